@@ -1,0 +1,225 @@
+"""Settings: one YAML file plus environment overrides; the one home of every default.
+
+Lookup: ``--config PATH``, else ``$AI_NOTES_MCP_CONFIG``, else the built-in defaults below.
+``AI_NOTES_MCP_<KEY>`` overrides one top-level key (its value is parsed as YAML, so
+``AI_NOTES_MCP_BATCHING='{max_batch: 16}'`` works); mappings are merged into the file's value.
+``AI_NOTES_MCP_TOKEN`` sets ``http.token``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import ConfigError
+
+ENV_PREFIX = "AI_NOTES_MCP_"
+Task = Literal["caption", "vqa", "match"]
+TASKS: tuple[Task, ...] = ("caption", "vqa", "match")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelSpec(_Strict):
+    source: str = Field(min_length=1, description="Hugging Face model id or local directory.")
+    tasks: list[Task] = Field(min_length=1)
+
+
+DEFAULT_MODELS: dict[str, ModelSpec] = {
+    "blip-base": ModelSpec(source="Salesforce/blip-image-captioning-base", tasks=["caption"]),
+    "blip-vqa": ModelSpec(source="Salesforce/blip-vqa-base", tasks=["vqa"]),
+    "blip-itm": ModelSpec(source="Salesforce/blip-itm-base-coco", tasks=["match"]),
+    "blip2-opt": ModelSpec(source="Salesforce/blip2-opt-2.7b-coco", tasks=["caption", "vqa"]),
+}
+
+
+class Defaults(_Strict):
+    caption: str = "blip-base"
+    vqa: str = "blip-vqa"
+    match: str = "blip-itm"
+
+
+class Batching(_Strict):
+    max_batch: int = Field(8, ge=1, le=256)
+    max_wait_ms: float = Field(5.0, ge=0, le=1000)
+    max_queue: int = Field(256, ge=1, le=100_000)
+
+
+class Cache(_Strict):
+    vision_features: int = Field(256, ge=0, le=100_000, description="Images whose encoder output is kept.")
+
+
+class Images(_Strict):
+    max_bytes: int = Field(20 * 1024 * 1024, ge=1024, le=1024**3)
+    max_pixels: int = Field(40_000_000, ge=1, le=500_000_000)
+    allow_urls: bool = False
+    allowed_roots: list[str] = Field(default_factory=list)
+    url_timeout_s: float = Field(10.0, gt=0, le=300)
+
+
+class Notes(_Strict):
+    dir: str | None = None
+    site_url: str | None = None
+
+
+class Http(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(8765, ge=0, le=65535)
+    token: str | None = None
+
+
+class Settings(_Strict):
+    models: dict[str, ModelSpec] = Field(default_factory=lambda: dict(DEFAULT_MODELS))
+    defaults: Defaults = Field(default_factory=Defaults)
+    device: str = "auto"
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    batching: Batching = Field(default_factory=Batching)
+    cache: Cache = Field(default_factory=Cache)
+    images: Images = Field(default_factory=Images)
+    notes: Notes = Field(default_factory=Notes)
+    http: Http = Field(default_factory=Http)
+    request_timeout_s: float = Field(300.0, gt=0, le=3600, description="A call still running after this fails.")
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, value: str) -> str:
+        if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", value):
+            raise ValueError("allowed: auto, cpu, cuda, cuda:N, mps")
+        return value
+
+    @field_validator("models")
+    @classmethod
+    def _model_names(cls, models: dict[str, ModelSpec]) -> dict[str, ModelSpec]:
+        for name in models:
+            if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", name):
+                raise ValueError(f"model name {name!r} must be letters, digits, '.', '_' or '-'")
+        return models
+
+    @model_validator(mode="after")
+    def _defaults_exist(self) -> Settings:
+        for task in TASKS:
+            name = getattr(self.defaults, task)
+            spec = self.models.get(name)
+            if spec is None:
+                raise ValueError(f"defaults.{task} names {name!r}, which is not in models ({', '.join(self.models)})")
+            if task not in spec.tasks:
+                raise ValueError(f"defaults.{task} names {name!r}, whose tasks are {spec.tasks}")
+        return self
+
+    def model_for(self, task: Task, name: str | None) -> str:
+        """The configured model name to use for ``task``; a clear error for a bad name."""
+        from .errors import BadInputError
+
+        chosen = name or getattr(self.defaults, task)
+        spec = self.models.get(chosen)
+        if spec is None:
+            raise BadInputError(f"unknown model {chosen!r}; choose one of: {', '.join(self.models)}")
+        if task not in spec.tasks:
+            able = [n for n, s in self.models.items() if task in s.tasks]
+            raise BadInputError(f"model {chosen!r} does not do {task}; models that do: {', '.join(able) or 'none'}")
+        return chosen
+
+
+def load_settings(path: str | os.PathLike[str] | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Read the settings file (if any), apply environment overrides, validate."""
+    env = os.environ if environ is None else environ
+    path = path or env.get(ENV_PREFIX + "CONFIG") or None
+    data: dict[str, Any] = {}
+    base_dir = Path.cwd()
+    if path:
+        file = Path(path).expanduser()
+        try:
+            loaded = yaml.safe_load(file.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {str(file)!r}: {exc.strerror or exc}") from exc
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"config file {str(file)!r} is not valid YAML: {_first_line(exc)}") from exc
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"config file {str(file)!r} must hold a mapping of settings, not {type(loaded).__name__}")
+        data = loaded or {}
+        base_dir = file.resolve().parent
+    data = _apply_env(data, env)
+    data = _resolve_local_sources(data, base_dir)
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from exc
+
+
+def _apply_env(data: dict[str, Any], env: dict[str, str] | os._Environ[str]) -> dict[str, Any]:
+    data = dict(data)
+    keys = set(Settings.model_fields)
+    for var, raw in env.items():
+        if not var.startswith(ENV_PREFIX) or var == ENV_PREFIX + "CONFIG":
+            continue
+        key = var[len(ENV_PREFIX) :].lower()
+        if key == "token":
+            data["http"] = {**(data.get("http") or {}), "token": raw or None}
+            continue
+        if key not in keys:
+            raise ConfigError(f"unknown environment setting {var}; allowed: {', '.join(ENV_PREFIX + k.upper() for k in sorted(keys))}")
+        try:
+            value = yaml.safe_load(raw) if raw else None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{var} is not valid YAML: {_first_line(exc)}") from exc
+        if isinstance(value, dict) and isinstance(data.get(key), dict):
+            value = {**data[key], **value}
+        data[key] = raw if key in {"device", "dtype"} else value
+    return data
+
+
+def _resolve_local_sources(data: dict[str, Any], base_dir: Path) -> dict[str, Any]:
+    """A relative ``source`` that names an existing folder is read relative to the config file."""
+    models = data.get("models")
+    if not isinstance(models, dict):
+        return data
+    resolved = {}
+    for name, spec in models.items():
+        if isinstance(spec, dict) and isinstance(spec.get("source"), str):
+            source = spec["source"]
+            candidate = (base_dir / source).expanduser()
+            if source.startswith((".", "~")) or (not Path(source).is_absolute() and candidate.is_dir()):
+                spec = {**spec, "source": str(candidate.resolve())}
+        resolved[name] = spec
+    return {**data, "models": resolved}
+
+
+def _describe(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    loc = ".".join(str(part) for part in err["loc"]) or "settings"
+    if err["type"] == "extra_forbidden":
+        parent = _model_at(err["loc"][:-1])
+        allowed = ", ".join(parent.model_fields) if parent else "see the README"
+        return f"unknown setting {loc!r}; allowed here: {allowed}"
+    msg = err["msg"].removeprefix("Value error, ")
+    value = err.get("input")
+    shown = "" if isinstance(value, dict) else f" (got {value!r})"
+    return f"bad setting {loc}: {msg}{shown}"
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    model: type[BaseModel] = Settings
+    for part in loc:
+        field = model.model_fields.get(str(part))
+        if field is None:
+            # e.g. models.<name>: the value type of the mapping
+            return ModelSpec if model is Settings or part not in model.model_fields else None
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            model = ann
+        elif str(part) == "models":
+            model = ModelSpec
+        else:
+            return None
+    return model
+
+
+def _first_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())[:200]

@@ -1,0 +1,130 @@
+"""BLIP (Li et al., 2022): captioning, VQA and image-text matching checkpoints.
+
+The calls follow the model cards and transformers' own ``generate`` methods, split in two so that the
+vision encoder's output can be cached per image and reused by every later request:
+``encode`` runs ``vision_model``; the text side runs from those features.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import torch
+import transformers
+from torch.nn.functional import normalize
+
+from .generation import generate_kwargs
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+    from .options import AnswerOptions, CaptionOptions, MatchMethod
+
+# config.json "architectures" -> the task that class serves
+ARCHITECTURES = {
+    "BlipForConditionalGeneration": "caption",
+    "BlipForQuestionAnswering": "vqa",
+    "BlipForImageTextRetrieval": "match",
+}
+
+
+class BlipModel:
+    family = "blip"
+
+    def __init__(self, model, processor) -> None:
+        self.model = model
+        self.processor = processor
+        self.tokenizer = processor.tokenizer
+        self.text_config = model.config.text_config
+        self.tasks = frozenset({ARCHITECTURES[type(model).__name__]})
+        self.device = model.device
+        self.dtype = model.dtype
+
+    @classmethod
+    def load(cls, source: str, architecture: str, device: str, dtype: torch.dtype) -> BlipModel:
+        model_class = getattr(transformers, architecture)
+        model = model_class.from_pretrained(source, dtype=dtype).to(device).eval()
+        processor = transformers.AutoProcessor.from_pretrained(source)
+        return cls(model, processor)
+
+    def preprocess(self, image: Image) -> torch.Tensor:
+        return self.processor.image_processor(images=image, return_tensors="pt")["pixel_values"][0]
+
+    def encode(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        pixel_values = pixel_values.to(self.device, self.dtype)
+        return self.model.vision_model(pixel_values=pixel_values).last_hidden_state
+
+    def _ones(self, features: torch.Tensor) -> torch.Tensor:
+        return torch.ones(features.shape[:-1], dtype=torch.long, device=features.device)
+
+    def caption_ids(self, features: torch.Tensor, options: CaptionOptions) -> torch.Tensor:
+        batch = features.shape[0]
+        if options.prompt:
+            # As BlipForConditionalGeneration.generate: [DEC] + prompt tokens, without the closing [SEP].
+            ids = self.tokenizer(options.prompt, return_tensors="pt")["input_ids"][:, :-1]
+        else:
+            ids = torch.zeros((1, 1), dtype=torch.long)
+        ids[:, 0] = self.text_config.bos_token_id
+        return self.model.text_decoder.generate(
+            input_ids=ids.repeat(batch, 1).to(self.device),
+            eos_token_id=self.text_config.sep_token_id,
+            pad_token_id=self.text_config.pad_token_id,
+            encoder_hidden_states=features,
+            encoder_attention_mask=self._ones(features),
+            **generate_kwargs(options),
+        )
+
+    def answer_ids(self, features: torch.Tensor, questions: list[str], options: AnswerOptions) -> torch.Tensor:
+        text = self.tokenizer(questions, padding=True, return_tensors="pt").to(self.device)
+        question_states = self.model.text_encoder(
+            input_ids=text["input_ids"],
+            attention_mask=text["attention_mask"],
+            encoder_hidden_states=features,
+            encoder_attention_mask=self._ones(features),
+        ).last_hidden_state
+        bos = torch.full((features.shape[0], 1), self.text_config.bos_token_id, device=self.device)
+        # The question mask (not all ones, as transformers' generate uses) keeps padded rows of a
+        # batch identical to the same question asked alone.
+        return self.model.text_decoder.generate(
+            input_ids=bos,
+            eos_token_id=self.text_config.sep_token_id,
+            pad_token_id=self.text_config.pad_token_id,
+            encoder_hidden_states=question_states,
+            encoder_attention_mask=text["attention_mask"],
+            max_new_tokens=options.max_new_tokens,
+            num_beams=options.num_beams,
+            do_sample=False,
+        )
+
+    def match(self, features: torch.Tensor, texts: list[list[str]], method: MatchMethod) -> list[list[float]]:
+        # One row per (image, text) pair, image-major, then split back per image.
+        flat = [t for group in texts for t in group]
+        rows = torch.repeat_interleave(torch.tensor([len(g) for g in texts], device=features.device), 1)
+        image_states = torch.repeat_interleave(features, rows, dim=0)
+        max_length = self.text_config.max_position_embeddings
+        text = self.tokenizer(flat, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+        text = text.to(self.device)
+        if method == "itm":
+            states = self.model.text_encoder(
+                input_ids=text["input_ids"],
+                attention_mask=text["attention_mask"],
+                encoder_hidden_states=image_states,
+                encoder_attention_mask=self._ones(image_states),
+            ).last_hidden_state
+            scores = self.model.itm_head(states[:, 0, :]).float().softmax(dim=-1)[:, 1]
+        else:
+            states = self.model.text_encoder(
+                input_ids=text["input_ids"], attention_mask=text["attention_mask"]
+            ).last_hidden_state
+            image_feat = normalize(self.model.vision_proj(image_states[:, 0, :]).float(), dim=-1)
+            text_feat = normalize(self.model.text_proj(states[:, 0, :]).float(), dim=-1)
+            scores = (image_feat * text_feat).sum(dim=-1)
+        values = scores.tolist()
+        out, start = [], 0
+        for group in texts:
+            out.append(values[start : start + len(group)])
+            start += len(group)
+        return out
+
+    def decode(self, ids: torch.Tensor, prompt: str | None = None) -> list[str]:
+        return [t.strip() for t in self.tokenizer.batch_decode(ids, skip_special_tokens=True)]

@@ -1,0 +1,88 @@
+"""BLIP-2 (Li et al., 2023): a frozen image encoder and a frozen language model bridged by the Q-Former.
+
+Follows ``Blip2ForConditionalGeneration.generate``, split so that the Q-Former's projected query outputs
+(the "soft visual prompt", a few dozen vectors per image) are what the engine caches.
+Questions use the model card's prompt ``Question: {q} Answer:``; prompts are padded on the left.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import torch
+import transformers
+
+from .generation import generate_kwargs
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+    from .options import AnswerOptions, CaptionOptions, MatchMethod
+
+QUESTION_PROMPT = "Question: {} Answer:"
+
+
+class Blip2Model:
+    family = "blip-2"
+    tasks = frozenset({"caption", "vqa"})
+
+    def __init__(self, model, processor) -> None:
+        self.model = model
+        self.processor = processor
+        self.tokenizer = processor.tokenizer
+        self.tokenizer.padding_side = "left"  # generation continues after the prompt's last token
+        self.config = model.config
+        self.device = model.device
+        self.dtype = model.dtype
+
+    @classmethod
+    def load(cls, source: str, architecture: str, device: str, dtype: torch.dtype) -> Blip2Model:
+        model = transformers.Blip2ForConditionalGeneration.from_pretrained(source, dtype=dtype).to(device).eval()
+        processor = transformers.AutoProcessor.from_pretrained(source)
+        return cls(model, processor)
+
+    def preprocess(self, image: Image) -> torch.Tensor:
+        return self.processor.image_processor(images=image, return_tensors="pt")["pixel_values"][0]
+
+    def encode(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        pixel_values = pixel_values.to(self.device, self.dtype)
+        return self.model.get_image_features(pixel_values=pixel_values).pooler_output
+
+    def _generate(self, features: torch.Tensor, prompts: list[str] | None, **kwargs) -> torch.Tensor:
+        batch, num_query = features.shape[0], self.config.num_query_tokens
+        image_ids = torch.full((batch, num_query), self.config.image_token_id, dtype=torch.long)
+        if prompts is None:
+            bos = self.config.text_config.bos_token_id
+            text_ids = torch.full((batch, 1), bos, dtype=torch.long)
+            text_mask = torch.ones_like(text_ids)
+        else:
+            text = self.tokenizer(prompts, padding=True, return_tensors="pt")
+            text_ids, text_mask = text["input_ids"], text["attention_mask"]
+        # The processor's layout: the image's query slots, then the (left-padded) prompt.
+        input_ids = torch.cat([image_ids, text_ids], dim=1).to(self.device)
+        attention_mask = torch.cat([torch.ones_like(image_ids), text_mask], dim=1).to(self.device)
+        embeds = self.model.get_input_embeddings()(input_ids)
+        slots = (input_ids == self.config.image_token_id).unsqueeze(-1)
+        embeds = embeds.masked_scatter(slots, features.to(embeds.device, embeds.dtype))
+        out = self.model.language_model.generate(
+            inputs_embeds=embeds, attention_mask=attention_mask, input_ids=input_ids, **kwargs
+        )
+        return out[:, input_ids.shape[1] :]  # only the new tokens
+
+    def caption_ids(self, features: torch.Tensor, options: CaptionOptions) -> torch.Tensor:
+        prompts = [options.prompt] * features.shape[0] if options.prompt else None
+        return self._generate(features, prompts, **generate_kwargs(options))
+
+    def answer_ids(self, features: torch.Tensor, questions: list[str], options: AnswerOptions) -> torch.Tensor:
+        prompts = [QUESTION_PROMPT.format(q.strip()) for q in questions]
+        return self._generate(
+            features, prompts, max_new_tokens=options.max_new_tokens, num_beams=options.num_beams, do_sample=False
+        )
+
+    def match(self, features: torch.Tensor, texts: list[list[str]], method: MatchMethod) -> list[list[float]]:
+        raise NotImplementedError("BLIP-2 conditional generation checkpoints do not score image-text matches")
+
+    def decode(self, ids: torch.Tensor, prompt: str | None = None) -> list[str]:
+        texts = [t.strip() for t in self.tokenizer.batch_decode(ids, skip_special_tokens=True)]
+        # A caption continues its prompt, as BLIP's do: keep the prompt in front.
+        return [f"{prompt} {t}".strip() for t in texts] if prompt else texts

@@ -1,0 +1,204 @@
+"""The engine: one worker thread per loaded model, fed by a bounded queue shared by every caller.
+
+A request is one image and one task. The worker takes the oldest request, waits up to ``max_wait_ms``
+for others whose task and options agree, and runs them as one batch (up to ``max_batch``). The vision
+side's output is kept in an LRU cache per image digest, so a second question, another caption setting or
+a match on the same image runs only the text side. Callers preprocess and decode in their own threads;
+the worker only runs the model.
+
+Results never depend on batching: every row of a batch is computed as it would be alone (see the tests).
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Hashable
+
+from ..errors import AiNotesError, BusyError
+
+if TYPE_CHECKING:
+    import torch
+
+    from .base import VisionModel
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class Request:
+    task: str  # "caption", "vqa" or "match"
+    options: Hashable  # CaptionOptions, AnswerOptions or the match method: equal options batch together
+    digest: str
+    pixels: torch.Tensor | None = None  # None when the features were cached at submit time
+    features: torch.Tensor | None = None
+    payload: Any = None  # the question, or the texts to match
+    future: Future = field(default_factory=Future)
+
+    @property
+    def key(self) -> tuple[str, Hashable]:
+        return (self.task, self.options)
+
+
+class FeatureCache:
+    """LRU of vision features per image digest; thread-safe (callers peek, the worker fills)."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._items: collections.OrderedDict[str, torch.Tensor] = collections.OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, digest: str) -> torch.Tensor | None:
+        with self._lock:
+            value = self._items.get(digest)
+            if value is not None:
+                self._items.move_to_end(digest)
+            return value
+
+    def put(self, digest: str, value: torch.Tensor) -> None:
+        if self.capacity <= 0:
+            return
+        with self._lock:
+            self._items[digest] = value
+            self._items.move_to_end(digest)
+            while len(self._items) > self.capacity:
+                self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class Engine:
+    def __init__(self, model: VisionModel, *, max_batch: int, max_wait_ms: float, max_queue: int,
+                 cache_size: int, name: str = "model") -> None:
+        self.model = model
+        self.name = name
+        self.max_batch = max_batch
+        self.max_wait = max_wait_ms / 1000
+        self.max_queue = max_queue
+        self.cache = FeatureCache(cache_size)
+        self.encoded_images = 0  # images the vision side has run on: what the cache saves
+        self.batches = 0
+        self._queue: collections.deque[Request] = collections.deque()
+        self._cond = threading.Condition()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name=f"engine-{name}", daemon=True)
+        self._thread.start()
+
+    # -- callers' side -------------------------------------------------------------------------
+
+    def submit(self, request: Request) -> Future:
+        """Queue a request; refuse at once when the queue is full. Cancel the future to drop it."""
+        if request.features is None and request.pixels is None:
+            raise ValueError("a request needs pixels or cached features")
+        with self._cond:
+            if self._closed:
+                raise BusyError(f"model {self.name!r} is shutting down; retry in a moment")
+            if len(self._queue) >= self.max_queue:
+                raise BusyError(f"busy: {len(self._queue)} requests are queued for model {self.name!r}; retry shortly")
+            self._queue.append(request)
+            self._cond.notify()
+        return request.future
+
+    def queued(self) -> int:
+        return len(self._queue)
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        self._thread.join(timeout=5)
+
+    # -- the worker ----------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        import torch
+
+        while True:
+            batch = self._next_batch()
+            if batch is None:
+                return
+            # A request cancelled while queued is dropped here, before any work is done for it.
+            batch = [r for r in batch if r.future.set_running_or_notify_cancel()]
+            if not batch:
+                continue
+            try:
+                with torch.inference_mode():
+                    results = self._execute(batch)
+                for request, result in zip(batch, results, strict=True):
+                    request.future.set_result(result)
+            except Exception as exc:  # a failed batch fails only its own requests
+                if not isinstance(exc, AiNotesError):
+                    log.exception("batch of %d %s requests failed on %s", len(batch), batch[0].task, self.name)
+                    exc = AiNotesError(f"model {self.name!r} failed on this request ({type(exc).__name__}: "
+                                       f"{' '.join(str(exc).split())[:160]}); other requests are unaffected")
+                for request in batch:
+                    if not request.future.done():
+                        request.future.set_exception(exc)
+
+    def _next_batch(self) -> list[Request] | None:
+        with self._cond:
+            while not self._queue:
+                if self._closed:
+                    return None
+                self._cond.wait()
+            first = self._queue.popleft()
+            batch = [first]
+            deadline = time.monotonic() + self.max_wait
+            while len(batch) < self.max_batch:
+                for request in list(self._queue):
+                    if request.key == first.key:
+                        self._queue.remove(request)
+                        batch.append(request)
+                        if len(batch) == self.max_batch:
+                            break
+                remaining = deadline - time.monotonic()
+                if len(batch) == self.max_batch or remaining <= 0 or self._closed:
+                    break
+                self._cond.wait(remaining)
+            return batch
+
+    def _features(self, batch: list[Request]) -> torch.Tensor:
+        """Features for every request, running the vision side once per distinct uncached image."""
+        import torch
+
+        found: dict[str, torch.Tensor] = {}
+        missing: dict[str, torch.Tensor] = {}
+        for request in batch:
+            if request.digest in found or request.digest in missing:
+                continue
+            cached = request.features if request.features is not None else self.cache.get(request.digest)
+            if cached is not None:
+                found[request.digest] = cached
+            elif request.pixels is not None:
+                missing[request.digest] = request.pixels
+            else:  # evicted between submit and now, and no pixels: cannot happen, submit pins features
+                raise AiNotesError("internal error: an image's features were lost; retry the call")
+        if missing:
+            encoded = self.model.encode(torch.stack(list(missing.values())))
+            self.encoded_images += len(missing)
+            for digest, value in zip(missing, encoded, strict=True):
+                found[digest] = value
+                self.cache.put(digest, value)
+        return torch.stack([found[r.digest] for r in batch])
+
+    def _execute(self, batch: list[Request]) -> list[Any]:
+        self.batches += 1
+        features = self._features(batch)
+        first = batch[0]
+        if first.task == "caption":
+            ids = self.model.caption_ids(features, first.options)
+            per_image = ids.shape[0] // len(batch)
+            return [ids[i * per_image : (i + 1) * per_image].cpu() for i in range(len(batch))]
+        if first.task == "vqa":
+            ids = self.model.answer_ids(features, [r.payload for r in batch], first.options)
+            return [ids[i : i + 1].cpu() for i in range(len(batch))]
+        if first.task == "match":
+            return self.model.match(features, [r.payload for r in batch], first.options)
+        raise AiNotesError(f"unknown task {first.task!r}")

@@ -1,0 +1,125 @@
+"""From a configured model entry to a loaded ``VisionModel``: family, device, dtype, clear errors.
+
+The family comes from the checkpoint's own config.json (``model_type``), never from its name.
+Hub ids resolve through the normal Hugging Face cache (``HF_HOME``, ``HF_HUB_OFFLINE``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..config import ModelSpec
+from ..errors import ModelUnavailableError
+
+if TYPE_CHECKING:
+    import torch
+
+    from .base import VisionModel
+
+FAMILIES = {"blip": "blip", "blip-2": "blip-2"}  # config.json model_type -> our family name
+
+
+def resolve_device(setting: str) -> str:
+    import torch
+
+    if setting != "auto":
+        return setting
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def cpu_has_native_bf16() -> bool:
+    """True where the CPU multiplies bf16 matrices natively (AMX or AVX-512 BF16); elsewhere bf16 is emulated and slow."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:
+        return False
+    return " amx_bf16" in flags or " avx512_bf16" in flags
+
+
+def resolve_dtype(setting: str, device: str) -> torch.dtype:
+    import torch
+
+    if setting == "auto":
+        if device.startswith("cuda") or (device == "cpu" and cpu_has_native_bf16()):
+            return torch.bfloat16
+        return torch.float32
+    if setting == "float16" and device == "cpu":
+        raise ModelUnavailableError("dtype float16 is not supported on the CPU; use auto, float32 or bfloat16")
+    return getattr(torch, setting)
+
+
+def fetch_hint(spec: ModelSpec) -> str:
+    if _is_local(spec.source):
+        return f"the folder {spec.source} must hold a checkpoint (config.json and weights)"
+    return f"fetch it with `hf download {spec.source}` (needs the network once), or set its source to a local folder"
+
+
+def _is_local(source: str) -> bool:
+    return source.startswith(("/", ".", "~")) or Path(source).expanduser().exists()
+
+
+def local_config(spec: ModelSpec) -> dict | None:
+    """The checkpoint's config.json if it is on this machine (local folder or HF cache), without loading anything."""
+    if _is_local(spec.source):
+        path = Path(spec.source).expanduser() / "config.json"
+    else:
+        from huggingface_hub import try_to_load_from_cache
+
+        cached = try_to_load_from_cache(spec.source, "config.json")
+        path = Path(cached) if isinstance(cached, str) else None
+    if path is None or not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def family_of(config: dict) -> str | None:
+    return FAMILIES.get(str(config.get("model_type")))
+
+
+def load_model(name: str, spec: ModelSpec, device: str, dtype: torch.dtype) -> VisionModel:
+    """Load a checkpoint once; any failure becomes one line naming the model and the fix."""
+    from transformers import AutoConfig
+
+    try:
+        config = AutoConfig.from_pretrained(spec.source)
+    except (OSError, ValueError) as exc:
+        raise ModelUnavailableError(f"model {name!r} ({spec.source}) is not available: {fetch_hint(spec)}") from exc
+    family = FAMILIES.get(config.model_type)
+    if family is None:
+        raise ModelUnavailableError(
+            f"model {name!r} ({spec.source}) is a {config.model_type!r} checkpoint; only BLIP and BLIP-2 are supported"
+        )
+    architecture = (config.architectures or [None])[0]
+    if family == "blip":
+        from .blip import ARCHITECTURES, BlipModel as family_class
+
+        if architecture not in ARCHITECTURES:  # fall back on the task the entry asks for
+            by_task = {task: arch for arch, task in ARCHITECTURES.items()}
+            architecture = by_task[spec.tasks[0]]
+        served = {ARCHITECTURES[architecture]}
+    else:
+        from .blip2 import Blip2Model as family_class
+
+        served = set(family_class.tasks)
+    unsupported = set(spec.tasks) - served
+    if unsupported:
+        raise ModelUnavailableError(
+            f"model {name!r} is a {architecture or family} checkpoint, which cannot do {', '.join(sorted(unsupported))};"
+            f" set its tasks to {sorted(served)}"
+        )
+    try:
+        return family_class.load(spec.source, architecture, device, dtype)
+    except Exception as exc:  # corrupt weights, missing files, out of memory: all one line for this model
+        first = " ".join(str(exc).split())[:160] or type(exc).__name__
+        raise ModelUnavailableError(
+            f"model {name!r} ({spec.source}) could not be loaded ({first}); re-download or rebuild the checkpoint"
+        ) from exc

@@ -1,0 +1,220 @@
+"""The vision service: what the CLI and the MCP tools call. Inputs in, result models out.
+
+Each call: resolve the model by name, load and preprocess the image in a worker thread (skipping the
+pixels when the model already holds this image's features), queue it on the model's engine, await the
+result, decode it in a thread, and build the result model with its citations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from ..config import Settings, Task
+from ..errors import AiNotesError, ModelUnavailableError
+from ..images import LoadedImage, load_image
+from ..results import (
+    AnswerResult,
+    CaptionBatchResult,
+    CaptionItem,
+    CaptionResult,
+    Citation,
+    ImageInfo,
+    MatchResult,
+    ModelInfo,
+    ModelList,
+    TextScore,
+)
+from .options import AnswerOptions, CaptionOptions, MatchMethod, check_question, check_texts
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+CitationSource = Callable[[str, str], list[Citation]]  # (family, task) -> notes sections
+Progress = Callable[[int, int], Awaitable[None]]  # (done, total)
+
+
+def _shorten(ref: str, limit: int = 80) -> str:
+    return ref if len(ref) <= limit else ref[: limit - 3] + "..."
+
+
+def _info(image: LoadedImage) -> ImageInfo:
+    return ImageInfo(width=image.width, height=image.height, sha256=image.sha256)
+
+
+class VisionService:
+    def __init__(self, settings: Settings, *, local_paths: bool = True, citations: CitationSource | None = None):
+        self.settings = settings
+        self.local_paths = local_paths or bool(settings.images.allowed_roots)
+        self.citations = citations or (lambda family, task: [])
+        self._engines: dict[str, Engine] = {}
+        self._lock = threading.Lock()
+        self._device: str | None = None
+        self._dtype: Any = None
+
+    # -- models -------------------------------------------------------------------------------
+
+    def _runtime(self) -> tuple[str, Any]:
+        if self._device is None:
+            from .loading import resolve_device, resolve_dtype
+
+            device = resolve_device(self.settings.device)
+            self._dtype = resolve_dtype(self.settings.dtype, device)
+            self._device = device
+        return self._device, self._dtype
+
+    def engine(self, name: str) -> Engine:
+        """The loaded engine for a configured model, loading it on first use (blocking)."""
+        with self._lock:  # one load per model, however many callers arrive at once
+            engine = self._engines.get(name)
+            if engine is None:
+                from .engine import Engine
+                from .loading import load_model
+
+                device, dtype = self._runtime()
+                model = load_model(name, self.settings.models[name], device, dtype)
+                batching = self.settings.batching
+                engine = Engine(model, max_batch=batching.max_batch, max_wait_ms=batching.max_wait_ms,
+                                max_queue=batching.max_queue, cache_size=self.settings.cache.vision_features,
+                                name=name)
+                self._engines[name] = engine
+            return engine
+
+    async def preload(self, names: list[str] | None = None) -> None:
+        for name in names or list(dict.fromkeys(self.settings.defaults.model_dump().values())):
+            try:
+                await asyncio.to_thread(self.engine, name)
+            except ModelUnavailableError:
+                pass  # reported when a tool needs it; the other models still load
+
+    def list_models(self) -> ModelList:
+        from .loading import family_of, fetch_hint, local_config
+
+        rows = []
+        for name, spec in self.settings.models.items():
+            config = local_config(spec)
+            if name in self._engines:
+                status = "loaded"
+            else:
+                status = "available" if config is not None else "missing"
+            rows.append(ModelInfo(
+                name=name, source=spec.source, tasks=list(spec.tasks),
+                family=family_of(config) if config else None, status=status,
+                hint=None if config is not None else fetch_hint(spec),
+            ))
+        device, dtype = (self._device, str(self._dtype).removeprefix("torch.")) if self._device else (
+            self.settings.device, self.settings.dtype)
+        return ModelList(models=rows, device=device, dtype=dtype)
+
+    def close(self) -> None:
+        for engine in self._engines.values():
+            engine.close()
+
+    # -- the pipeline -------------------------------------------------------------------------
+
+    async def _run(self, name: str, task: str, options: Any, ref: str, payload: Any = None) -> tuple[LoadedImage, Any]:
+        """Load the image, queue it, await the raw result; cancelling the caller drops the queued work."""
+        from .engine import Request
+
+        engine = await asyncio.to_thread(self.engine, name)
+
+        def prepare() -> Request:
+            image = load_image(ref, self.settings.images, local_paths=self.local_paths)
+            features = engine.cache.get(image.sha256)  # pinned: eviction before the batch runs cannot lose it
+            pixels = None if features is not None else engine.model.preprocess(image.image)
+            request = Request(task, options, image.sha256, pixels=pixels, features=features, payload=payload)
+            request.loaded = image
+            return request
+
+        request = await asyncio.to_thread(prepare)
+        future = engine.submit(request)
+        try:
+            raw = await asyncio.wait_for(asyncio.wrap_future(future), timeout=self.settings.request_timeout_s)
+        except TimeoutError:
+            future.cancel()
+            raise AiNotesError(
+                f"the call took longer than request_timeout_s ({self.settings.request_timeout_s:g} s) and was stopped;"
+                " retry, or ask for fewer tokens or beams") from None
+        return request.loaded, raw
+
+    def _family(self, name: str) -> str:
+        return self._engines[name].model.family
+
+    def _cite(self, name: str, task: str) -> list[Citation]:
+        return self.citations(self._family(name), task)
+
+    # -- operations ---------------------------------------------------------------------------
+
+    async def caption(self, image: str, options: CaptionOptions | None = None, model: str | None = None) -> CaptionResult:
+        options = options or CaptionOptions()
+        name = self.settings.model_for("caption", model)
+        start = time.perf_counter()
+        loaded, ids = await self._run(name, "caption", options, image)
+        captions = await asyncio.to_thread(self._engines[name].model.decode, ids, options.prompt)
+        return CaptionResult(captions=captions, model=name, image=_info(loaded),
+                             elapsed_ms=_ms(start), citations=self._cite(name, "caption"))
+
+    async def caption_many(self, images: list[str], options: CaptionOptions | None = None,
+                           model: str | None = None, progress: Progress | None = None) -> CaptionBatchResult:
+        """Caption several images at once; a bad image is an error in its own slot, the others succeed."""
+        from .options import MAX_IMAGES
+
+        options = options or CaptionOptions()
+        name = self.settings.model_for("caption", model)
+        if not images:
+            raise AiNotesError("images is empty; give 1 to 64 images")
+        if len(images) > MAX_IMAGES:
+            raise AiNotesError(f"too many images ({len(images)}); give at most {MAX_IMAGES} per call")
+        start = time.perf_counter()
+        await asyncio.to_thread(self.engine, name)  # a missing model fails the whole call, once
+        done = 0
+
+        async def one(ref: str) -> CaptionItem:
+            nonlocal done
+            try:
+                result = await self.caption(ref, options, name)
+                item = CaptionItem(image=_shorten(ref), captions=result.captions, info=result.image)
+            except AiNotesError as exc:
+                item = CaptionItem(image=_shorten(ref), error=str(exc))
+            done += 1
+            if progress is not None:
+                await progress(done, len(images))
+            return item
+
+        results = await asyncio.gather(*(one(ref) for ref in images))
+        return CaptionBatchResult(results=list(results), model=name, elapsed_ms=_ms(start),
+                                  citations=self._cite(name, "caption"))
+
+    async def answer(self, image: str, question: str, options: AnswerOptions | None = None,
+                     model: str | None = None) -> AnswerResult:
+        options = options or AnswerOptions()
+        question = check_question(question)
+        name = self.settings.model_for("vqa", model)
+        start = time.perf_counter()
+        loaded, ids = await self._run(name, "vqa", options, image, payload=question)
+        answer = (await asyncio.to_thread(self._engines[name].model.decode, ids))[0]
+        return AnswerResult(answer=answer, model=name, image=_info(loaded), elapsed_ms=_ms(start),
+                            citations=self._cite(name, "vqa"))
+
+    async def match(self, image: str, texts: list[str], method: MatchMethod = "itm",
+                    model: str | None = None) -> MatchResult:
+        texts = check_texts(texts)
+        if method not in ("itm", "itc"):
+            raise AiNotesError(f"bad argument method: {method!r}; use 'itm' (match probability) or 'itc' (cosine)")
+        name = self.settings.model_for("match", model)
+        start = time.perf_counter()
+        loaded, scores = await self._run(name, "match", method, image, payload=list(texts))
+        rows = [TextScore(text=t, score=float(s)) for t, s in zip(texts, scores, strict=True)]
+        best = max(rows, key=lambda row: row.score).text
+        return MatchResult(scores=rows, best=best, method=method, model=name, image=_info(loaded),
+                           elapsed_ms=_ms(start), citations=self._cite(name, "match"))
+
+
+def _ms(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 1)
+
+
+TASK_OF: dict[str, Task] = {"caption": "caption", "answer": "vqa", "match": "match"}

@@ -1,0 +1,180 @@
+"""Write random-weight checkpoints of the real BLIP / BLIP-2 architectures, for tests and benchmarks.
+
+    python tools/make_tiny_models.py OUT_DIR [--size tiny|base]
+
+OUT_DIR gets one folder per task (blip-caption, blip-vqa, blip-itm, blip2-opt), each holding what a hub
+checkpoint holds (config.json, safetensors weights, tokenizer and processor files), and OUT_DIR/config.yaml
+naming them as models. Everything loads through the same ``from_pretrained`` path as real checkpoints.
+
+``tiny`` builds in seconds for tests. ``base`` gives the BLIP checkpoints blip-base's real dimensions
+(ViT-B/16 at 384 px, a 12-layer BERT-base text side, a 30,524-token vocabulary), which is what speed depends
+on; BLIP-2 stays small there, its real 3.9B parameters do not fit the machines we test on.
+No network is used: tokenizers are built from a generated vocabulary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import string
+import sys
+from pathlib import Path
+
+# Words for the generated vocabularies: enough for readable prompts and questions in tests.
+WORDS = """a an the of in on at to and or with without is are was were be has have this that these those
+what which who where when how many much color colour there here picture photo image photograph painting drawing
+of man woman person people child dog cat bird horse car bus train plane boat bike street road city tree trees
+grass field sky cloud clouds water sea beach mountain snow table chair room kitchen food plate pizza cake
+red green blue yellow white black brown orange pink purple gray grey small large big little two three four
+one five six sitting standing walking running riding holding eating playing looking next near front top
+bottom left right inside outside under over background foreground close up view old young happy yes no
+""".split()
+
+SPECIALS_BERT = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+
+
+def build_bert_vocab(vocab_size: int) -> dict[str, int]:
+    """A WordPiece vocabulary: BERT's special tokens at BERT's ids, words, characters, then fillers."""
+    vocab: list[str] = ["[PAD]"] + [f"[unused{i}]" for i in range(99)] + ["[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    # [PAD]=0, [UNK]=100, [CLS]=101, [SEP]=102, [MASK]=103 as in bert-base-uncased, which BLIP configs assume.
+    chars = list(string.ascii_lowercase + string.digits + string.punctuation)
+    for token in chars + [f"##{c}" for c in string.ascii_lowercase + string.digits] + sorted(set(WORDS)):
+        if token not in vocab:
+            vocab.append(token)
+    filler = 0
+    while len(vocab) < vocab_size - 2:  # two slots left for [DEC] and [ENC], added as special tokens
+        vocab.append(f"w{filler}")
+        filler += 1
+    return {token: i for i, token in enumerate(vocab)}
+
+
+def blip_tokenizer(vocab_size: int):
+    from transformers import BertTokenizer
+
+    tokenizer = BertTokenizer(vocab=build_bert_vocab(vocab_size), do_lower_case=True, model_max_length=512)
+    tokenizer.add_special_tokens({"bos_token": "[DEC]", "additional_special_tokens": ["[ENC]"]})
+    return tokenizer
+
+
+def opt_tokenizer(vocab_size: int):
+    """A byte-level BPE tokenizer shaped like OPT's (GPT-2 BPE, </s> as bos/eos), trained on WORDS."""
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import GPT2TokenizerFast
+
+    bpe = ByteLevelBPETokenizer()
+    corpus = [" ".join(WORDS[i : i + 12]) for i in range(0, len(WORDS), 3)] * 4
+    bpe.train_from_iterator(corpus, vocab_size=vocab_size, min_frequency=1, special_tokens=["<pad>", "</s>", "<unk>"])
+    tokenizer = GPT2TokenizerFast(
+        tokenizer_object=bpe._tokenizer, bos_token="</s>", eos_token="</s>", unk_token="<unk>", pad_token="<pad>",
+        padding_side="left",  # BLIP-2 OPT generates after the prompt: pad on the left
+    )
+    tokenizer.add_tokens(["<image>"], special_tokens=True)
+    return tokenizer
+
+
+def blip_config(size: str, tokenizer):
+    from transformers import BlipConfig
+
+    if size == "base":  # Salesforce/blip-image-captioning-base dimensions
+        vision = dict(hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12,
+                      image_size=384, patch_size=16, initializer_range=0.02)
+        text = dict(hidden_size=768, encoder_hidden_size=768, intermediate_size=3072, num_hidden_layers=12,
+                    num_attention_heads=12)
+    else:
+        vision = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+                      image_size=32, patch_size=8, initializer_range=0.02)
+        text = dict(hidden_size=32, encoder_hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                    num_attention_heads=2, max_position_embeddings=128)
+    text.update(vocab_size=len(tokenizer), bos_token_id=tokenizer.bos_token_id, pad_token_id=tokenizer.pad_token_id,
+                sep_token_id=tokenizer.sep_token_id, eos_token_id=tokenizer.sep_token_id)
+    config = BlipConfig(text_config=text, vision_config=vision, image_text_hidden_size=256 if size == "base" else 16)
+    return config, vision["image_size"]
+
+
+def save_blip(folder: Path, model_class: str, size: str) -> None:
+    import torch
+    import transformers
+    from transformers import BlipImageProcessor, BlipProcessor
+
+    folder.mkdir(parents=True, exist_ok=True)
+    tokenizer = blip_tokenizer(30524 if size == "base" else 400)
+    config, image_size = blip_config(size, tokenizer)
+    torch.manual_seed(0)
+    model = getattr(transformers, model_class)(config).eval()
+    model.save_pretrained(folder)
+    image_processor = BlipImageProcessor(size={"height": image_size, "width": image_size})
+    BlipProcessor(image_processor=image_processor, tokenizer=tokenizer).save_pretrained(folder)
+
+
+def save_blip2(folder: Path) -> None:
+    import torch
+    from transformers import Blip2Config, Blip2ForConditionalGeneration, Blip2Processor, BlipImageProcessor
+
+    folder.mkdir(parents=True, exist_ok=True)
+    tokenizer = opt_tokenizer(600)
+    num_query_tokens = 8
+    config = Blip2Config(
+        vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+                           image_size=32, patch_size=8, initializer_range=0.02),
+        qformer_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+                            encoder_hidden_size=32, vocab_size=128, cross_attention_frequency=1),
+        text_config=dict(model_type="opt", hidden_size=32, ffn_dim=64, num_hidden_layers=2, num_attention_heads=2,
+                         word_embed_proj_dim=32, vocab_size=len(tokenizer), max_position_embeddings=256,
+                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+                         pad_token_id=tokenizer.pad_token_id),
+        num_query_tokens=num_query_tokens,
+        image_token_index=tokenizer.convert_tokens_to_ids("<image>"),
+    )
+    torch.manual_seed(0)
+    Blip2ForConditionalGeneration(config).eval().save_pretrained(folder)
+    image_processor = BlipImageProcessor(size={"height": 32, "width": 32},
+                                         image_mean=[0.48145466, 0.4578275, 0.40821073],
+                                         image_std=[0.26862954, 0.26130258, 0.27577711])
+    Blip2Processor(image_processor=image_processor, tokenizer=tokenizer,
+                   num_query_tokens=num_query_tokens).save_pretrained(folder)
+
+
+CHECKPOINTS = {  # folder -> (how to build it, the model entry of config.yaml)
+    "blip-caption": ("BlipForConditionalGeneration", {"name": "blip-base", "tasks": ["caption"]}),
+    "blip-vqa": ("BlipForQuestionAnswering", {"name": "blip-vqa", "tasks": ["vqa"]}),
+    "blip-itm": ("BlipForImageTextRetrieval", {"name": "blip-itm", "tasks": ["match"]}),
+    "blip2-opt": ("Blip2ForConditionalGeneration", {"name": "blip2-opt", "tasks": ["caption", "vqa"]}),
+}
+
+
+def make(out_dir: Path, size: str = "tiny") -> Path:
+    """Write every checkpoint (skipping those already complete) and OUT_DIR/config.yaml; return its path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    models = {}
+    for folder, (model_class, entry) in CHECKPOINTS.items():
+        path = out_dir / folder
+        stamp = path / ".complete"
+        if not (stamp.exists() and stamp.read_text() == size):
+            if model_class.startswith("Blip2"):
+                save_blip2(path)
+            else:
+                save_blip(path, model_class, size)
+            stamp.write_text(size)
+        models[entry["name"]] = {"source": f"./{folder}", "tasks": entry["tasks"]}
+    config = {
+        "models": models,
+        "defaults": {"caption": "blip-base", "vqa": "blip-vqa", "match": "blip-itm"},
+        "device": "cpu",
+    }
+    config_path = out_dir / "config.yaml"
+    # JSON is valid YAML; it keeps this script free of a yaml dependency.
+    config_path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    return config_path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("out_dir", type=Path)
+    parser.add_argument("--size", choices=["tiny", "base"], default="tiny")
+    args = parser.parse_args(argv)
+    print(make(args.out_dir, args.size))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
