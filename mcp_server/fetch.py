@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import ipaddress
+import re
 import socket
 import ssl
 import threading
@@ -26,6 +27,7 @@ from urllib.parse import quote, urljoin, urlsplit
 MAX_REDIRECTS = 5
 _REDIRECTS = {301, 302, 303, 307, 308}
 _CHUNK = 64 * 1024
+_HOST = re.compile(r"[A-Za-z0-9._:-]{1,253}")
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 # Tests put ip_network("127.0.0.1/32") here to reach a local server; empty in real use.
@@ -49,7 +51,10 @@ def fetch_url(url: str, *, max_bytes: int, timeout_s: float) -> bytes:
             return body
         if not location:
             raise FetchError(f"the server answered HTTP {status} without a Location; check the URL")
-        url = urljoin(url, location)
+        try:
+            url = urljoin(url, location)
+        except ValueError as exc:
+            raise FetchError("the server redirected to an invalid URL; pass the image's final URL") from exc
     raise FetchError(f"more than {MAX_REDIRECTS} redirects; pass the image's final URL")
 
 
@@ -58,9 +63,8 @@ def _get_once(url: str, max_bytes: int, deadline: float, timeout_s: float) -> tu
     addresses = _resolve(host, port, deadline, timeout_s)
     for address in addresses:
         if not _allowed(address):
-            raise FetchError(
-                f"refused: {host} resolves to {address}, a {_kind(address)} address; only public addresses are fetched"
-            )
+            where = str(address) if host.strip("[]") == str(address) else f"{host} resolves to {address}, which"
+            raise FetchError(f"refused: {where} is a {_kind(address)} address; only public addresses are fetched")
     conn_class = _PinnedHTTPSConnection if scheme == "https" else _PinnedHTTPConnection
     conn = conn_class(host, port, addresses, timeout=_remaining(deadline, timeout_s))
     # The socket timeout bounds each read; this timer bounds the whole exchange, so a server that
@@ -110,8 +114,9 @@ def _read_capped(
     chunks: list[bytes] = []
     size = 0
     while True:
-        if conn.sock is not None:
-            conn.sock.settimeout(_remaining(deadline, timeout_s))
+        left = _remaining(deadline, timeout_s)
+        if conn.live_sock is not None and conn.live_sock.fileno() != -1:  # -1: the body is done, socket closed
+            conn.live_sock.settimeout(left)
         chunk = response.read(min(_CHUNK, max_bytes + 1 - size))
         if not chunk:
             return b"".join(chunks)
@@ -138,6 +143,8 @@ def _parse(url: str) -> tuple[str, str, int, str]:
         host = parts.hostname.encode("idna").decode("ascii")  # also what goes in Host and SNI
     except UnicodeError as exc:
         raise FetchError("the URL's host name is not valid; check it") from exc
+    if not _HOST.fullmatch(host):  # no control characters or zone ids reach the resolver or a header
+        raise FetchError("the URL's host name is not valid; check it")
     # Non-ASCII or spaces in the path would make http.client raise; percent-encode, keep existing escapes.
     target = quote(parts.path or "/", safe="/%:@!$&'()*+,;=-._~")
     if parts.query:
@@ -147,23 +154,24 @@ def _parse(url: str) -> tuple[str, str, int, str]:
 
 def _resolve(host: str, port: int, deadline: float, timeout_s: float) -> list[IPAddress]:
     # getaddrinfo has no timeout of its own: run it on a daemon thread and stop waiting at the deadline.
-    result: list[object] = []
+    answers: list[list[tuple]] = []
+    errors: list[Exception] = []
 
     def lookup() -> None:
         try:
-            result.append(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
-        except OSError as exc:  # socket.gaierror and friends
-            result.append(exc)
+            answers.append(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except Exception as exc:  # noqa: BLE001 - gaierror, or UnicodeError/ValueError for odd names
+            errors.append(exc)
 
     thread = threading.Thread(target=lookup, name="ai-notes-dns", daemon=True)
     thread.start()
     thread.join(_remaining(deadline, timeout_s))
-    if not result:
+    if errors:
+        raise FetchError(f"cannot resolve host {host[:60]}; check the URL") from errors[0]
+    if not answers:
         raise _timed_out(timeout_s)
-    if isinstance(result[0], OSError):
-        raise FetchError(f"cannot resolve host {host[:60]}; check the URL") from result[0]
     addresses: list[IPAddress] = []
-    for _family, _type, _proto, _name, sockaddr in result[0]:  # type: ignore[attr-defined]
+    for _family, _type, _proto, _name, sockaddr in answers[0]:
         address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])  # drop an IPv6 zone
         if address not in addresses:
             addresses.append(address)
@@ -190,8 +198,8 @@ def _kind(address: IPAddress) -> str:
         ("is_loopback", "loopback"),
         ("is_link_local", "link-local"),
         ("is_multicast", "multicast"),
-        ("is_private", "private"),
         ("is_reserved", "reserved"),
+        ("is_private", "private"),
     ):
         if getattr(address, attribute):
             return name
@@ -216,9 +224,12 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
         super().__init__(host, port, timeout=timeout)
         self._addresses = addresses
         self._aborted = threading.Event()
+        # http.client drops self.sock once a response will close the connection, while the
+        # response still reads from it; keep a handle so the deadline can still reach it.
+        self.live_sock: socket.socket | None = None
 
     def connect(self) -> None:
-        self.sock = self._connect_pinned()
+        self.sock = self.live_sock = self._connect_pinned()
 
     def _connect_pinned(self) -> socket.socket:
         error: OSError | None = None
@@ -238,10 +249,12 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
     def abort(self) -> None:
         # Called from the watchdog thread: shutting the socket down wakes a blocked read at once.
         self._aborted.set()
-        sock = self.sock
+        sock = self.live_sock
         if sock is not None:
+            # The plain socket's shutdown, also for TLS: SSLSocket.shutdown would drop its SSL
+            # state under the reading thread's feet.
             with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
 class _PinnedHTTPSConnection(_PinnedHTTPConnection):
@@ -256,7 +269,7 @@ class _PinnedHTTPSConnection(_PinnedHTTPConnection):
     def connect(self) -> None:
         raw = self._connect_pinned()
         try:
-            self.sock = self._tls.wrap_socket(raw, server_hostname=self.host)
+            self.sock = self.live_sock = self._tls.wrap_socket(raw, server_hostname=self.host)
         except BaseException:
             raw.close()
             raise

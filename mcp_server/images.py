@@ -19,7 +19,7 @@ import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 from urllib.request import url2pathname
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -36,7 +36,7 @@ _SHOWN = 60  # never echo more of the caller's string than this
 _B64 = re.compile(r"[A-Za-z0-9+/_-]+={0,2}")
 # Base64 of the allowed formats' signatures (and of SVG/XML, so those get a precise refusal),
 # which tell bare base64 from a path even when the string is short.
-_B64_MAGIC = ("iVBORw0KGgo", "/9j/", "R0lGOD", "UklGR", "Qk", "SUkq", "TU0AK", "PHN2Zy", "PD94bW")
+_B64_MAGIC = ("iVBORw0KGgo", "/9j/", "R0lGOD", "UklGR", "SUkq", "TU0AK", "PHN2Zy", "PD94bW")
 
 # Signatures checked only after PIL (limited to ALLOWED_FORMATS) gave up, to say what the data is.
 _KNOWN_MAGIC: tuple[tuple[bytes, str], ...] = (
@@ -112,7 +112,7 @@ def _looks_like_base64(text: str) -> bool:
 
 def _is_file(text: str) -> bool:
     try:
-        return Path(text).expanduser().is_file()
+        return Path(os.path.expanduser(text)).is_file()
     except (OSError, ValueError):
         return False
 
@@ -146,7 +146,7 @@ def _decode_base64(text: str, label: str, limits: Images) -> bytes:
 
 
 def _read_url(url: str, limits: Images) -> tuple[bytes, str]:
-    label = _short(urlsplit(url).hostname or "URL")
+    label = _short(_split(url).hostname or "URL")
     if not limits.allow_urls:
         raise ImageError(
             f"image {label}: URLs are turned off; pass a local path or base64 data, or set images.allow_urls: true"
@@ -163,14 +163,23 @@ def _read_url(url: str, limits: Images) -> tuple[bytes, str]:
 
 
 def _file_uri_path(uri: str) -> str:
-    parts = urlsplit(uri)
+    parts = _split(uri)
     if parts.netloc not in ("", "localhost"):
         raise ImageError(f"image {_short(uri)!r}: file:// URIs on another host are not supported; use file:///path")
     return url2pathname(parts.path)
 
 
+def _split(url: str) -> SplitResult:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - parsed lazily; a bad port raises here, at the boundary
+    except ValueError as exc:  # e.g. an unclosed "[" or a port that is not a number
+        raise ImageError(f"image {_short(url)!r}: not a valid URL; check it") from exc
+    return parts
+
+
 def _read_file(path_text: str, limits: Images, local_paths: bool) -> tuple[bytes, str]:
-    path = Path(path_text).expanduser()
+    path = Path(os.path.expanduser(path_text))  # unlike Path.expanduser, leaves "~nobody" as is
     label = _short(path.name or path_text)
     if not local_paths:
         raise ImageError(
@@ -188,21 +197,13 @@ def _read_file(path_text: str, limits: Images, local_paths: bool) -> tuple[bytes
         fd = os.open(path, flags)
     except FileNotFoundError as exc:
         raise ImageError(f"image {label}: no such file {_short(path_text)!r}; check the path") from exc
-    except IsADirectoryError as exc:
-        raise _is_directory(label) from exc
     except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
-        if path.is_dir():
+        if isinstance(exc, IsADirectoryError) or _is_dir(path):
             raise _is_directory(label) from exc
         reason = getattr(exc, "strerror", None) or "not a valid path"
         raise ImageError(f"image {label}: cannot read the file ({reason}); check the path and its permissions") from exc
-    with os.fdopen(fd, "rb") as file:
-        info = os.fstat(file.fileno())
-        if stat.S_ISDIR(info.st_mode):
-            raise _is_directory(label)
-        if not stat.S_ISREG(info.st_mode):
-            raise ImageError(f"image {label}: not a regular file; pass an image file")
-        if info.st_size > limits.max_bytes:
-            raise _too_large(label, limits)
+    _check_opened(fd, label, limits)
+    with open(fd, "rb") as file:
         try:
             data = file.read(limits.max_bytes + 1)  # +1 tells "exactly the limit" from "over it"
         except OSError as exc:
@@ -214,11 +215,33 @@ def _read_file(path_text: str, limits: Images, local_paths: bool) -> tuple[bytes
     return data, label
 
 
+def _check_opened(fd: int, label: str, limits: Images) -> None:
+    """Check what was opened (not what the path named a moment earlier); close ``fd`` when refusing."""
+    info = os.fstat(fd)
+    problem = None
+    if stat.S_ISDIR(info.st_mode):
+        problem = _is_directory(label)
+    elif not stat.S_ISREG(info.st_mode):
+        problem = ImageError(f"image {label}: not a regular file; pass an image file")
+    elif info.st_size > limits.max_bytes:
+        problem = _too_large(label, limits)
+    if problem is not None:
+        os.close(fd)
+        raise problem
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except (OSError, ValueError):
+        return False
+
+
 def _inside_roots(path: Path, path_text: str, label: str, roots: list[str]) -> Path:
     # resolve() follows symlinks and folds "..", so a link or a climb out of a root is caught.
     try:
         resolved = path.resolve()
-        allowed = [Path(root).expanduser().resolve() for root in roots]
+        allowed = [Path(os.path.expanduser(root)).resolve() for root in roots]
     except (OSError, RuntimeError, ValueError) as exc:  # RuntimeError: a symlink loop
         raise ImageError(f"image {label}: cannot resolve the path; check it") from exc
     if not any(resolved.is_relative_to(root) for root in allowed):

@@ -91,6 +91,17 @@ def blip_config(size: str, tokenizer):
     return config, vision["image_size"]
 
 
+def make_images_matter(model) -> None:
+    """Scale up the text side's cross-attention: at the default init scale a random decoder barely looks at
+    the image, so every image would get the same caption and tests could not tell batched rows apart."""
+    import torch
+
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if "crossattention" in name and param.dim() == 2:
+                param.mul_(10.0)
+
+
 def save_blip(folder: Path, model_class: str, size: str) -> None:
     import torch
     import transformers
@@ -101,6 +112,7 @@ def save_blip(folder: Path, model_class: str, size: str) -> None:
     config, image_size = blip_config(size, tokenizer)
     torch.manual_seed(0)
     model = getattr(transformers, model_class)(config).eval()
+    make_images_matter(model)
     model.save_pretrained(folder)
     image_processor = BlipImageProcessor(size={"height": image_size, "width": image_size})
     BlipProcessor(image_processor=image_processor, tokenizer=tokenizer).save_pretrained(folder)
@@ -126,7 +138,9 @@ def save_blip2(folder: Path) -> None:
         image_token_index=tokenizer.convert_tokens_to_ids("<image>"),
     )
     torch.manual_seed(0)
-    Blip2ForConditionalGeneration(config).eval().save_pretrained(folder)
+    model = Blip2ForConditionalGeneration(config).eval()
+    make_images_matter(model)
+    model.save_pretrained(folder)
     image_processor = BlipImageProcessor(size={"height": 32, "width": 32},
                                          image_mean=[0.48145466, 0.4578275, 0.40821073],
                                          image_std=[0.26862954, 0.26130258, 0.27577711])

@@ -46,16 +46,16 @@ TABLE_ESCAPES = str.maketrans({c: "\\" + c for c in "\\`*_[]{}|"} | {"<": "&lt;"
 @event_priority(100)  # before the tags plugin reads `tags_allowed` in its own on_config
 def on_config(config):
     notes_dir = Path(config.docs_dir)
-    taxonomy, _ = check_notes.load_yaml((notes_dir / check_notes.TAXONOMY_FILE).read_text())
+    taxonomy = load_data(notes_dir / check_notes.TAXONOMY_FILE)
     STATE.clear()
     STATE.update(
         today=build_date(),
-        taxonomy=taxonomy,
-        models=load_rows(notes_dir / check_notes.MODELS_FILE),
-        modifiers=load_rows(notes_dir / check_notes.MODIFIERS_FILE),
+        taxonomy=taxonomy if isinstance(taxonomy, dict) else {},
+        models=rows_of(load_data(notes_dir / check_notes.MODELS_FILE)),
+        modifiers=rows_of(load_data(notes_dir / check_notes.MODIFIERS_FILE)),
         markdown={},
     )
-    set_allowed_tags(config, taxonomy.get("tags") or {})
+    set_allowed_tags(config, STATE["taxonomy"].get("tags") or {})
     for problem in check_notes.check(notes_dir):
         log.warning("check_notes: %s", problem)
     return config
@@ -96,13 +96,16 @@ def build_date() -> date:
     return date.fromisoformat(pinned) if pinned else date.today()
 
 
-def load_rows(path: Path) -> list[dict]:
-    """Rows of a data file, or [] when it is missing (check_notes reports that)."""
+def load_data(path: Path) -> Any:
+    """A data file's content, or None when it is missing or broken (check_notes says which)."""
     try:
-        rows, _ = check_notes.load_yaml(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return []
-    return [row for row in rows or [] if isinstance(row, dict)]
+        return check_notes.load_yaml(path.read_text(encoding="utf-8"))[0]
+    except (OSError, check_notes.yaml.YAMLError):
+        return None
+
+
+def rows_of(data: Any) -> list[dict]:
+    return [row for row in data if isinstance(row, dict)] if isinstance(data, list) else []
 
 
 def set_allowed_tags(config, tags) -> None:
@@ -171,11 +174,16 @@ def table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def front_matter(title: str, description: str, today: date) -> str:
-    # JSON strings are valid YAML scalars, whatever punctuation the text holds.
+def yaml_string(text: Any) -> str:
+    """A quoted YAML scalar (JSON strings are valid YAML), whatever punctuation the text holds."""
+    return json.dumps(str(text), ensure_ascii=False)
+
+
+def front_matter(title: str, description: str, today: date, wide: bool = False) -> str:
+    hide = "hide: [navigation, toc]\n" if wide else ""  # the whole width for a wide table
     return (
-        f"---\ntitle: {json.dumps(title)}\ndescription: {json.dumps(description)}\n"
-        f"tags: [catalog]\nupdated: {today.isoformat()}\n---\n\n# {title}\n\n"
+        f"---\ntitle: {yaml_string(title)}\ndescription: {yaml_string(description)}\n"
+        f"tags: [catalog]\nupdated: {today.isoformat()}\n{hide}---\n\n# {title}\n\n"
     )
 
 
@@ -217,17 +225,32 @@ def render_models(state: dict) -> str:
         ]
         for m in models
     ]
-    header = ["Model", "Organisation", "Released", "Parameters", "Open weights", "Licence",
-              "Modalities", "Context", "Capabilities", "Techniques", "Sources"]
+    header = [
+        "Model",
+        "Organisation",
+        "Released",
+        "Parameters",
+        "Open weights",
+        "Licence",
+        "Modalities",
+        "Context",
+        "Capabilities",
+        "Techniques",
+        "Sources",
+    ]
     return (
-        front_matter("Model catalog", "Every model in the notes' catalog: organisation, release "
-                     "date, size, modalities, licence, capabilities and techniques.", state["today"])
+        front_matter(
+            "Model catalog",
+            "Every model in the notes' catalog: organisation, release "
+            "date, size, modalities, licence, capabilities and techniques.",
+            state["today"],
+            wide=True,
+        )
         + f"{len(models)} models, generated from `notes/data/models.yaml` at build time. Filter the"
         " table by capability, modality, organisation or open weights, and sort it by clicking a"
         " column heading. The same data, arranged differently: the"
         " [capability matrix](capabilities.md) and the [timeline](timeline.md).\n\n"
-        '<div class="catalog-filters" id="catalog-filters"></div>\n\n'
-        + table(header, rows)
+        '<div class="catalog-filters" id="catalog-filters"></div>\n\n' + table(header, rows)
     )
 
 
@@ -237,32 +260,40 @@ def render_capabilities(state: dict) -> str:
     capability_names = taxonomy.get("capabilities") or {}
     used = [c for c in capability_names if any(c in (m.get("capabilities") or []) for m in models)]
     matrix = [
-        [notes_link(m, cell(m.get("name")))]
-        + ["✓" if c in (m.get("capabilities") or []) else "" for c in used]
-        + [cell(m.get("techniques"))]
+        [notes_link(m, cell(m.get("name")))] + ["✓" if c in (m.get("capabilities") or []) else "" for c in used]
         for m in models
     ]
     by_capability = []
     for capability in used:
         having = [m for m in models if capability in (m.get("capabilities") or [])]
         techniques = Counter(t for m in having for t in m.get("techniques") or [])
-        by_capability.append([
-            f"`{capability}`", cell(capability_names[capability]), str(len(having)),
-            ", ".join(f"{t} ({n})" for t, n in techniques.most_common()) or "—",
-        ])
+        by_capability.append(
+            [
+                f"`{capability}`",
+                cell(capability_names[capability]),
+                str(len(having)),
+                ", ".join(f"{t} ({n})" for t, n in techniques.most_common()) or "—",
+            ]
+        )
     technique_names = taxonomy.get("techniques") or {}
     by_technique = [
         [f"`{t}`", cell(meaning), str(sum(t in (m.get("techniques") or []) for m in models))]
         for t, meaning in technique_names.items()
     ]
     return (
-        front_matter("Capability matrix", "Which catalog models have which capabilities, and the "
-                     "training techniques behind them.", state["today"])
+        front_matter(
+            "Capability matrix",
+            "Which catalog models have which capabilities, and the training techniques behind them.",
+            state["today"],
+            wide=True,
+        )
         + f"{len(models)} models and the capabilities the catalog records for them, generated from"
         " `notes/data/models.yaml`; the vocabulary comes from `notes/data/taxonomy.yaml`. See the"
-        " [model catalog](models.md) for sizes, licences and sources.\n\n"
+        " [model catalog](models.md) for sizes, licences, sources and each model's techniques.\n\n"
         "## Models by capability {#matrix}\n\n"
-        + table(["Model", *used, "Techniques"], matrix)
+        '<div class="capability-matrix" markdown>\n\n'  # md_in_html: a class for the CSS
+        + table(["Model", *(f"<span>{c}</span>" for c in used)], matrix)
+        + "\n</div>\n"
         + "\n## Capabilities and the techniques behind them {#by-capability}\n\n"
         "For each capability: how many catalog models have it, and the techniques those models"
         " were trained with (with counts). This is co-occurrence in the catalog, a pointer to"
@@ -280,20 +311,25 @@ def render_timeline(state: dict) -> str:
     body = ""
     for year, models in by_year.items():
         rows = [
-            [cell(m.get("released")), notes_link(m, cell(m.get("name"))),
-             cell(m.get("organization")), size(m), "yes" if m.get("open_weights") else "no",
-             cell(m.get("capabilities"))]
+            [
+                cell(m.get("released")),
+                notes_link(m, cell(m.get("name"))),
+                cell(m.get("organization")),
+                size(m),
+                "yes" if m.get("open_weights") else "no",
+                cell(m.get("capabilities")),
+            ]
             for m in models
         ]
         body += f"\n## {year} {{#y{year}}}\n\n" + table(
             ["Released", "Model", "Organisation", "Parameters", "Open weights", "Capabilities"], rows
         )
     return (
-        front_matter("Release timeline", "The catalog's models by release date, newest first, "
-                     "grouped by year.", state["today"])
+        front_matter(
+            "Release timeline", "The catalog's models by release date, newest first, grouped by year.", state["today"]
+        )
         + f"{len(state['models'])} releases from `notes/data/models.yaml`, newest first. Dates are"
-        " those of the paper or announcement.\n"
-        + body
+        " those of the paper or announcement.\n" + body
     )
 
 
@@ -301,9 +337,15 @@ def render_modifiers(state: dict) -> str:
     body = ""
     for category in check_notes.MODIFIER_CATEGORIES:
         rows = [
-            [f"**{cell(m.get('term'))}**", cell(m.get("effect")), cell(m.get("example")),
-             cell(m.get("works_with")), f"[source]({m['source']})" if m.get("source") else "—"]
-            for m in state["modifiers"] if m.get("category") == category
+            [
+                f"**{cell(m.get('term'))}**",
+                cell(m.get("effect")),
+                cell(m.get("example")),
+                cell(m.get("works_with")),
+                f"[source]({m['source']})" if m.get("source") else "—",
+            ]
+            for m in state["modifiers"]
+            if m.get("category") == category
         ]
         if rows:
             title = MODIFIER_TITLES.get(category, category.capitalize())
@@ -311,13 +353,15 @@ def render_modifiers(state: dict) -> str:
                 ["Modifier", "Effect", "Example", "Works with", "Source"], rows
             )
     return (
-        front_matter("Image prompt modifiers", "Image-prompt modifiers by category: what each "
-                     "does to the picture, an example and the model families it works with.",
-                     state["today"])
+        front_matter(
+            "Image prompt modifiers",
+            "Image-prompt modifiers by category: what each "
+            "does to the picture, an example and the model families it works with.",
+            state["today"],
+        )
         + f"{len(state['modifiers'])} modifiers from `notes/data/image_prompt_modifiers.yaml`."
         " Why they work, and how models differ in reading them, is explained in"
-        " [image prompts](../image-prompts.md).\n"
-        + body
+        " [image prompts](../image-prompts.md).\n" + body
     )
 
 
@@ -355,8 +399,10 @@ def llms_index(config, pages: list[tuple[str, Page]]) -> str:
         "",
         f"> {' '.join((config.site_description or '').split())}",
         "",
-        "Every page has a title, a description, tags from a fixed taxonomy and the date it was last"
-        " curated, and ends with dated primary sources. Section anchors are stable, for citing.",
+        (
+            "Every page has a title, a description, tags from a fixed taxonomy and the date it was"
+            " last curated, and ends with dated primary sources. Section anchors are stable, for citing."
+        ),
         f"All pages as one markdown file: {base}llms-full.txt",
     ]
     section = None
@@ -376,10 +422,11 @@ def llms_full(pages: list[tuple[str, Page]], base: str) -> str:
         meta = page.meta
         markdown = absolute_links(STATE["markdown"].get(page.file.src_uri, ""), page, base)
         tags = ", ".join(str(tag) for tag in meta.get("tags") or [])
+        description = " ".join(str(meta.get("description", "")).split())
         parts.append(
-            f"---\ntitle: {page.title}\nurl: {page_url(page)}\n"
-            f"description: {' '.join(str(meta.get('description', '')).split())}\n"
-            f"tags: [{tags}]\nupdated: {meta.get('updated', '')}\n---\n\n{markdown.strip()}\n"
+            f"---\ntitle: {yaml_string(page.title)}\nurl: {page_url(page)}\n"
+            f"description: {yaml_string(description)}\ntags: [{tags}]\n"
+            f"updated: {meta.get('updated', '')}\n---\n\n{markdown.strip()}\n"
         )
     return "\n".join(parts)
 

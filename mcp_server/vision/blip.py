@@ -83,14 +83,12 @@ class BlipModel:
             encoder_attention_mask=self._ones(features),
         ).last_hidden_state
         bos = torch.full((features.shape[0], 1), self.text_config.bos_token_id, device=self.device)
-        # The question mask (not all ones, as transformers' generate uses) keeps padded rows of a
-        # batch identical to the same question asked alone.
         return self.model.text_decoder.generate(
             input_ids=bos,
             eos_token_id=self.text_config.sep_token_id,
             pad_token_id=self.text_config.pad_token_id,
             encoder_hidden_states=question_states,
-            encoder_attention_mask=text["attention_mask"],
+            encoder_attention_mask=self._ones(question_states),  # as transformers' generate; see batch_group
             max_new_tokens=options.max_new_tokens,
             num_beams=options.num_beams,
             do_sample=False,
@@ -125,6 +123,14 @@ class BlipModel:
             out.append(values[start : start + len(group)])
             start += len(group)
         return out
+
+    def batch_group(self, task: str, payload: object) -> object:
+        # transformers' BLIP text decoder drops encoder_attention_mask in cross-attention (BlipTextSelfAttention
+        # reads its own, unset, argument), so padded questions would leak into the answer. Batching only
+        # questions of equal token length needs no padding and keeps every row identical to a lone call.
+        if task == "vqa":
+            return len(self.tokenizer(payload)["input_ids"])
+        return None
 
     def decode(self, ids: torch.Tensor, prompt: str | None = None) -> list[str]:
         return [t.strip() for t in self.tokenizer.batch_decode(ids, skip_special_tokens=True)]

@@ -125,7 +125,8 @@ class VisionService:
             image = load_image(ref, self.settings.images, local_paths=self.local_paths)
             features = engine.cache.get(image.sha256)  # pinned: eviction before the batch runs cannot lose it
             pixels = None if features is not None else engine.model.preprocess(image.image)
-            request = Request(task, options, image.sha256, pixels=pixels, features=features, payload=payload)
+            request = Request(task, options, image.sha256, pixels=pixels, features=features, payload=payload,
+                              group=engine.model.batch_group(task, payload))
             request.loaded = image
             return request
 

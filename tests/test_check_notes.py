@@ -1,0 +1,327 @@
+"""tools/check_notes.py: passes on the real notes, and names file and line of each breakage.
+
+Each breakage is made on purpose in a copy of the notes (the real ones, and a small fixture
+that does not depend on the pages being written), and must come back as `file:line: problem`.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tools"))
+
+import check_notes  # noqa: E402  (tools/ is not a package)
+
+PAGE = """---
+title: {title}
+description: A page of the fixture.
+tags: [vision-language, evaluation]
+updated: 2026-11-01
+---
+
+# {title}
+
+Intro with a [link to B](b.md#details) and to the [catalog](catalog/models.md).
+
+## Details {{#details}}
+
+Text, and `{{#not-an-anchor}}` in code, and a same-page [link](#details).
+
+```markdown
+[a link in a code block](nowhere.md)
+```
+
+## Sources {{#sources}}
+
+- 2022-01-28 · [BLIP](https://arxiv.org/abs/2201.12086) · the paper.
+- 2023-01 · [BLIP-2](https://arxiv.org/abs/2301.12597) · the follow-up.
+"""
+
+MODELS = """\
+- id: blip
+  name: BLIP
+  organization: Salesforce
+  released: 2022-01-28
+  parameters: [224M, 446M]
+  active_parameters: null
+  open_weights: true
+  license: BSD-3-Clause
+  modalities: {input: [image, text], output: [text]}
+  context_window: null
+  capabilities: [captioning, vqa, image-text-matching]
+  techniques: [pretraining, bootstrapped-captions]
+  sources: [https://arxiv.org/abs/2201.12086]
+  notes: a.md#details
+- id: blip-2
+  name: BLIP-2
+  organization: Salesforce
+  released: 2023-01-30
+  open_weights: true
+  license: MIT
+  modalities: {input: [image, text], output: [text]}
+  capabilities: [captioning, vqa]
+  techniques: [q-former]
+  sources:
+    - https://arxiv.org/abs/2301.12597
+  notes: b.md
+"""
+
+MODIFIERS = """\
+- term: golden hour
+  category: lighting
+  effect: Warm, low, directional light.
+  example: a harbour at golden hour
+  works_with: [sdxl, flux]
+  source: https://example.com/guide
+- term: blurry
+  category: negative
+  effect: Pushes away soft focus.
+  example: "negative: blurry"
+  works_with: [sd15]
+"""
+
+
+def make_fixture(root: Path) -> Path:
+    """A small, valid notes folder: two pages, an index, tags, and both data files."""
+    notes = root / "notes"
+    (notes / "data").mkdir(parents=True)
+    shutil.copy(REPO / "notes/data/taxonomy.yaml", notes / "data/taxonomy.yaml")
+    (notes / "a.md").write_text(PAGE.format(title="Page A"))
+    (notes / "b.md").write_text(PAGE.format(title="Page B").replace("b.md#details", "a.md"))
+    (notes / "index.md").write_text(
+        "---\ntitle: Home\ndescription: Home.\ntags: [meta]\nupdated: 2026-11-01\n---\n\n"
+        "# Home\n\nSee [A](a.md), [tags](tags.md) and [modifiers](catalog/image-prompt-modifiers.md).\n"
+    )
+    (notes / "tags.md").write_text(
+        "---\ntitle: Tags\ndescription: Tags.\ntags: [meta]\nupdated: 2026-11-01\n---\n\n"
+        "# Tags\n\n<!-- material/tags -->\n"
+    )
+    (notes / "data/models.yaml").write_text(MODELS)
+    (notes / "data/image_prompt_modifiers.yaml").write_text(MODIFIERS)
+    return notes
+
+
+@pytest.fixture(params=["fixture", "real"])
+def notes(request, tmp_path) -> tuple[Path, str]:
+    """A writable copy of the notes and the page the breakages go into."""
+    if request.param == "fixture":
+        return make_fixture(tmp_path), "a.md"
+    copy = tmp_path / "notes"
+    shutil.copytree(REPO / "notes", copy)
+    return copy, "vision-language.md"
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def edit_line(path: Path, pattern: str, new: str | None) -> int:
+    """Replace (or delete, when new is None) the first line matching pattern, with the block
+    value under it if it has one (`sources:` then `- url` lines); return its line number."""
+    lines = path.read_text().split("\n")
+    index = next(i for i, line in enumerate(lines) if re.match(pattern, line))
+
+    def indent(line: str) -> int:
+        return len(line) - len(line.lstrip())
+
+    end = index + 1
+    if lines[index].rstrip().endswith(":"):
+        while (
+            end < len(lines)
+            and lines[end].strip()
+            and (
+                indent(lines[end]) > indent(lines[index])
+                or (indent(lines[end]) == indent(lines[index]) and lines[end].lstrip().startswith("- "))
+            )
+        ):
+            end += 1
+    lines[index:end] = [] if new is None else [new]
+    path.write_text("\n".join(lines))
+    return index + 1
+
+
+def insert_before_sources(path: Path, text: str) -> int:
+    """Insert one line just before the page's sources heading; return its line number."""
+    lines = path.read_text().split("\n")
+    index = lines.index("## Sources {#sources}")
+    lines[index:index] = [text, ""]
+    path.write_text("\n".join(lines))
+    return index + 1
+
+
+def assert_problem(notes_dir: Path, rel: str, line: int, fragment: str) -> None:
+    problems = check_notes.check(notes_dir)
+    prefix = f"{notes_dir / rel}:{line}: "
+    assert any(p.startswith(prefix) and fragment in p for p in problems), (
+        f"expected {prefix}...{fragment}... in:\n" + "\n".join(problems)
+    )
+
+
+# --------------------------------------------------------------------------- passing
+
+
+def test_real_notes_pass():
+    assert check_notes.check(REPO / "notes") == []
+
+
+def test_fixture_passes(tmp_path):
+    assert check_notes.check(make_fixture(tmp_path)) == []
+
+
+def test_cli_exit_codes(tmp_path):
+    notes_dir = make_fixture(tmp_path)
+    script = [sys.executable, str(REPO / "tools/check_notes.py"), str(notes_dir)]
+    ok = subprocess.run(script, check=False, capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    line = edit_line(notes_dir / "a.md", r"tags:", "tags: [vision-language, nonsense]")
+    bad = subprocess.run(script, check=False, capture_output=True, text=True)
+    assert bad.returncode == 1
+    assert bad.stdout.splitlines() == [
+        f"{notes_dir / 'a.md'}:{line}: unknown tag 'nonsense' (not in data/taxonomy.yaml)"
+    ]
+
+
+# --------------------------------------------------------------------------- pages
+
+
+def test_missing_title(notes):
+    notes_dir, page = notes
+    edit_line(notes_dir / page, r"title:", None)
+    assert_problem(notes_dir, page, 2, "front matter needs a `title`")
+
+
+def test_missing_front_matter(notes):
+    notes_dir, page = notes
+    path = notes_dir / page
+    path.write_text(path.read_text().split("---\n", 2)[2])
+    assert_problem(notes_dir, page, 1, "missing front matter")
+
+
+def test_unknown_tag(notes):
+    notes_dir, page = notes
+    line = edit_line(notes_dir / page, r"tags:", "tags: [vision-language, cooking]")
+    assert_problem(notes_dir, page, line, "unknown tag 'cooking'")
+
+
+def test_bad_updated_date(notes):
+    notes_dir, page = notes
+    line = edit_line(notes_dir / page, r"updated:", "updated: 2026-13-45")
+    assert_problem(notes_dir, page, line, "`updated` '2026-13-45' is not an ISO date")
+
+
+def test_duplicate_anchor(notes):
+    notes_dir, page = notes
+    line = insert_before_sources(notes_dir / page, "## Once more {#sources}")
+    assert_problem(notes_dir, page, line + 2, "duplicate anchor #sources (first on line")
+
+
+def test_dangling_link(notes):
+    notes_dir, page = notes
+    line = insert_before_sources(notes_dir / page, "See [this](no-such-page.md).")
+    assert_problem(notes_dir, page, line, "page no-such-page.md does not exist")
+
+
+def test_dangling_anchor(notes):
+    notes_dir, page = notes
+    line = insert_before_sources(notes_dir / page, "See [home](index.md#no-such-anchor).")
+    assert_problem(notes_dir, page, line, "no explicit anchor {#no-such-anchor} on index.md")
+
+
+def test_link_out_of_the_notes(notes):
+    notes_dir, page = notes
+    line = insert_before_sources(notes_dir / page, "See [the code](../mcp_server/cli.py).")
+    assert_problem(notes_dir, page, line, "leaves the notes folder")
+
+
+def test_page_without_sources(notes):
+    notes_dir, page = notes
+    path = notes_dir / page
+    text = path.read_text().split("## Sources {#sources}")[0].rstrip() + "\n"
+    path.write_text(text)
+    assert_problem(notes_dir, page, text.count("\n"), "missing `## Sources {#sources}` section")
+
+
+def test_undated_source(notes):
+    notes_dir, page = notes
+    path = notes_dir / page
+    path.write_text(path.read_text().rstrip() + "\n- [Undated](https://example.com) · no date\n")
+    assert_problem(notes_dir, page, path.read_text().count("\n"), "source is not `YYYY-MM[-DD]")
+
+
+# --------------------------------------------------------------------------- catalog rows
+
+MODELS_FILE = "data/models.yaml"
+
+
+def test_catalog_unknown_capability(notes):
+    notes_dir, _ = notes
+    line = edit_line(notes_dir / MODELS_FILE, r"  capabilities:", "  capabilities: [mind-reading]")
+    assert_problem(notes_dir, MODELS_FILE, line, "unknown capability 'mind-reading'")
+
+
+def test_catalog_unknown_technique_and_modality(notes):
+    notes_dir, _ = notes
+    line = edit_line(notes_dir / MODELS_FILE, r"  techniques:", "  techniques: [magic]")
+    assert_problem(notes_dir, MODELS_FILE, line, "unknown technique 'magic'")
+    line = edit_line(notes_dir / MODELS_FILE, r"  modalities:", "  modalities: {input: [smell], output: [text]}")
+    assert_problem(notes_dir, MODELS_FILE, line, "unknown modality 'smell'")
+
+
+def test_catalog_bad_release_date(notes):
+    notes_dir, _ = notes
+    line = edit_line(notes_dir / MODELS_FILE, r"  released:", "  released: 2023-02-30")
+    assert_problem(notes_dir, MODELS_FILE, line, "released '2023-02-30' is not an ISO date")
+
+
+def test_catalog_row_without_source(notes):
+    notes_dir, _ = notes
+    line = edit_line(notes_dir / MODELS_FILE, r"  sources:", "  sources: []")
+    assert_problem(notes_dir, MODELS_FILE, line, "at least one http(s) URL")
+
+
+def test_catalog_unknown_key(notes):
+    notes_dir, _ = notes
+    line = edit_line(notes_dir / MODELS_FILE, r"  name:", "  name: X\n  colour: blue")
+    assert_problem(notes_dir, MODELS_FILE, line + 1, "unknown key 'colour'")
+
+
+def test_catalog_duplicate_id(notes):
+    notes_dir, _ = notes
+    path = notes_dir / MODELS_FILE
+    first_id = re.search(r"^- id: (\S+)", path.read_text(), re.MULTILINE).group(1)
+    text = path.read_text().rstrip("\n") + "\n"
+    path.write_text(text + f"- id: {first_id}\n")
+    assert_problem(notes_dir, MODELS_FILE, text.count("\n") + 1, "duplicate id (first on line")
+
+
+def test_catalog_dangling_notes_reference(notes):
+    notes_dir, _ = notes
+    line = edit_line(notes_dir / MODELS_FILE, r"  notes:", "  notes: vision-language.md#nope")
+    assert_problem(notes_dir, MODELS_FILE, line, "notes reference does not resolve")
+
+
+# --------------------------------------------------------------------------- modifier rows
+
+MODIFIERS_FILE = "data/image_prompt_modifiers.yaml"
+
+
+def test_modifier_bad_category(notes):
+    notes_dir, _ = notes
+    line = edit_line(notes_dir / MODIFIERS_FILE, r"  category:", "  category: texture")
+    assert_problem(notes_dir, MODIFIERS_FILE, line, "category 'texture' is not one of")
+
+
+def test_modifier_unknown_key_and_missing_effect(notes):
+    notes_dir, _ = notes
+    path = notes_dir / MODIFIERS_FILE
+    line = edit_line(path, r"  effect:", "  mood: calm")
+    assert_problem(notes_dir, MODIFIERS_FILE, line, "unknown key 'mood'")
+    lines = path.read_text().split("\n")
+    row = max(i for i in range(line) if lines[i].startswith("- term:")) + 1
+    assert_problem(notes_dir, MODIFIERS_FILE, row, "missing 'effect'")

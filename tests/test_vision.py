@@ -1,0 +1,292 @@
+"""The vision service against the direct Hugging Face way, with tiny real-architecture checkpoints."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import torch
+import transformers
+from PIL import Image
+
+from mcp_server.errors import BadInputError, BusyError, ModelUnavailableError
+from mcp_server.vision.options import AnswerOptions, CaptionOptions
+from mcp_server.vision.service import VisionService
+
+
+@pytest.fixture
+def service(settings):
+    svc = VisionService(settings)
+    yield svc
+    svc.close()
+
+
+def _direct(settings, name: str, cls: str):
+    source = settings.models[name].source
+    return getattr(transformers, cls).from_pretrained(source).eval(), transformers.AutoProcessor.from_pretrained(source)
+
+
+def _run(coro):
+    return asyncio.run(coro)
+
+
+async def _gather(*coros):
+    return await asyncio.gather(*coros)
+
+
+@pytest.mark.parametrize("num_beams", [1, 3])
+def test_blip_captions_batched_equal_direct_generate(settings, service, image_paths, num_beams):
+    model, processor = _direct(settings, "blip-base", "BlipForConditionalGeneration")
+    direct = []
+    for path in image_paths:
+        inputs = processor(images=Image.open(path).convert("RGB"), return_tensors="pt")
+        with torch.no_grad():
+            out = model.generate(**inputs, max_new_tokens=12, num_beams=num_beams, do_sample=False)
+        direct.append(processor.decode(out[0], skip_special_tokens=True).strip())
+    assert len(set(direct)) > 1, "the tiny model must tell the test images apart for this test to mean anything"
+
+    options = CaptionOptions(max_new_tokens=12, num_beams=num_beams)
+    results = _run(_gather(*(service.caption(p, options) for p in image_paths)))
+    assert [r.captions[0] for r in results] == direct
+    assert service._engines["blip-base"].batches < len(image_paths)  # they really were batched
+
+
+def test_blip_caption_prompt_continues_the_prompt(settings, service, image_paths):
+    model, processor = _direct(settings, "blip-base", "BlipForConditionalGeneration")
+    inputs = processor(images=Image.open(image_paths[0]).convert("RGB"), text="a picture of", return_tensors="pt")
+    with torch.no_grad():
+        out = model.generate(**inputs, max_new_tokens=8, num_beams=1)
+    expected = processor.decode(out[0], skip_special_tokens=True).strip()
+    result = _run(service.caption(image_paths[0], CaptionOptions(prompt="a picture of", max_new_tokens=8, num_beams=1)))
+    assert result.captions == [expected]
+    assert expected.startswith("a picture of")
+
+
+def test_blip_answers_batched_equal_direct_generate(settings, service, image_paths):
+    model, processor = _direct(settings, "blip-vqa", "BlipForQuestionAnswering")
+    questions = ["what color is it?", "is there a dog in the picture?", "how many?", "what is the man holding?"]
+    direct = []
+    for path, question in zip(image_paths, questions, strict=True):
+        inputs = processor(images=Image.open(path).convert("RGB"), text=question, return_tensors="pt")
+        with torch.no_grad():
+            out = model.generate(**inputs, max_new_tokens=6, num_beams=1)
+        direct.append(processor.decode(out[0], skip_special_tokens=True).strip())
+    options = AnswerOptions(max_new_tokens=6, num_beams=1)
+    results = _run(_gather(*(service.answer(p, q, options) for p, q in zip(image_paths, questions, strict=True))))
+    assert [r.answer for r in results] == direct
+
+
+@pytest.mark.parametrize("method", ["itm", "itc"])
+def test_blip_match_scores_equal_direct_forward(settings, service, image_paths, method):
+    model, processor = _direct(settings, "blip-itm", "BlipForImageTextRetrieval")
+    texts = ["a red square", "a green field with a small box", "nothing"]
+    image = Image.open(image_paths[0]).convert("RGB")
+    expected = []
+    for text in texts:
+        inputs = processor(images=image, text=text, return_tensors="pt")
+        with torch.no_grad():
+            score = model(**inputs, use_itm_head=method == "itm").itm_score
+        expected.append(score.softmax(-1)[0, 1].item() if method == "itm" else score[0, 0].item())
+    result = _run(service.match(image_paths[0], texts, method))
+    assert [s.text for s in result.scores] == texts
+    assert [s.score for s in result.scores] == pytest.approx(expected, abs=1e-5)
+    assert result.best == texts[max(range(len(texts)), key=expected.__getitem__)]
+    if method == "itm":
+        assert all(0.0 <= s.score <= 1.0 for s in result.scores)
+
+
+def test_blip2_batched_equal_direct_generate(settings, service, image_paths):
+    model, processor = _direct(settings, "blip2-opt", "Blip2ForConditionalGeneration")
+    processor.tokenizer.padding_side = "left"
+    questions = ["what is it?", "what color is the big thing on the left?", "why?", "is it day or night?"]
+    direct_answers, direct_captions = [], []
+    for path, question in zip(image_paths, questions, strict=True):
+        image = Image.open(path).convert("RGB")
+        inputs = processor(images=image, text=f"Question: {question} Answer:", return_tensors="pt")
+        with torch.no_grad():
+            out = model.generate(**inputs, max_new_tokens=5, num_beams=1)
+        new = out[0, inputs["input_ids"].shape[1] :]
+        direct_answers.append(processor.decode(new, skip_special_tokens=True).strip())
+        inputs = processor(images=image, return_tensors="pt")
+        with torch.no_grad():
+            out = model.generate(**inputs, max_new_tokens=5, min_new_tokens=3, num_beams=1)
+        direct_captions.append(processor.decode(out[0], skip_special_tokens=True).strip())
+    answers = _run(
+        _gather(
+            *(
+                service.answer(p, q, AnswerOptions(max_new_tokens=5, num_beams=1), model="blip2-opt")
+                for p, q in zip(image_paths, questions, strict=True)
+            )
+        )
+    )
+    assert [a.answer for a in answers] == direct_answers
+    assert len(set(direct_captions)) > 1
+    options = CaptionOptions(max_new_tokens=5, min_new_tokens=3, num_beams=1)
+    captions = _run(_gather(*(service.caption(p, options, model="blip2-opt") for p in image_paths)))
+    assert [c.captions[0] for c in captions] == direct_captions
+
+
+def test_second_question_on_same_image_skips_the_vision_encoder(service, image_paths):
+    _run(service.answer(image_paths[0], "what is it?"))
+    engine = service._engines["blip-vqa"]
+    assert engine.encoded_images == 1
+    _run(_gather(*(service.answer(image_paths[0], q) for q in ["what color?", "is it big?", "where?"])))
+    assert engine.encoded_images == 1
+    assert engine.cache.get(next(iter(engine.cache._items))) is not None
+    _run(service.answer(image_paths[1], "what is it?"))
+    assert engine.encoded_images == 2
+
+
+def test_caption_results_carry_image_info_and_model(service, image_paths):
+    result = _run(service.caption(image_paths[1], CaptionOptions(num_captions=2, num_beams=2, max_new_tokens=5)))
+    assert len(result.captions) == 2
+    assert (result.image.width, result.image.height) == (64, 64)
+    assert len(result.image.sha256) == 64 and result.model == "blip-base"
+
+
+def test_one_bad_image_fails_only_its_own_slot(service, image_paths, tmp_path):
+    bad = tmp_path / "bad.png"
+    bad.write_text("not an image")
+    result = _run(service.caption_many([image_paths[0], str(bad), image_paths[1]], CaptionOptions(max_new_tokens=4)))
+    assert [item.error is None for item in result.results] == [True, False, True]
+    assert "bad.png" in result.results[1].error and "\n" not in result.results[1].error
+    assert all(item.captions for i, item in enumerate(result.results) if i != 1)
+
+
+def test_unknown_model_and_wrong_task_are_clear(service, image_paths):
+    with pytest.raises(BadInputError, match="unknown model 'nope'; choose one of"):
+        _run(service.caption(image_paths[0], model="nope"))
+    with pytest.raises(BadInputError, match="'blip-itm' does not do caption"):
+        _run(service.caption(image_paths[0], model="blip-itm"))
+
+
+def test_missing_checkpoint_names_the_fix_and_others_keep_working(tmp_path, tiny_dir, image_paths, monkeypatch):
+    from mcp_server.config import load_settings
+
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "models:\n"
+        "  blip-base: {source: Salesforce/blip-image-captioning-base, tasks: [caption]}\n"
+        f"  blip-vqa: {{source: {tiny_dir / 'blip-vqa'}, tasks: [vqa]}}\n"
+        f"  blip-itm: {{source: {tiny_dir / 'blip-itm'}, tasks: [match]}}\n"
+        "device: cpu\n"
+    )
+    service = VisionService(load_settings(config, environ={}))
+    with pytest.raises(ModelUnavailableError) as info:
+        _run(service.caption(image_paths[0]))
+    assert str(info.value) == (
+        "model 'blip-base' (Salesforce/blip-image-captioning-base) is not available: fetch it "
+        "with `hf download Salesforce/blip-image-captioning-base` (needs the network once), "
+        "or set its source to a local folder"
+    )
+    assert _run(service.answer(image_paths[0], "what?")).model == "blip-vqa"
+    listed = {m.name: m for m in service.list_models().models}
+    assert listed["blip-base"].status == "missing" and "hf download" in listed["blip-base"].hint
+    assert listed["blip-vqa"].status == "loaded"
+    service.close()
+
+
+def test_corrupt_weights_fail_that_model_only(tmp_path, tiny_dir, image_paths):
+    import shutil
+
+    from mcp_server.config import load_settings
+
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_dir / "blip-caption", broken)
+    (broken / "model.safetensors").write_bytes(b"\x00" * 100)
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"models:\n  blip-base: {{source: {broken}, tasks: [caption]}}\n"
+        f"  blip-vqa: {{source: {tiny_dir / 'blip-vqa'}, tasks: [vqa]}}\n"
+        f"  blip-itm: {{source: {tiny_dir / 'blip-itm'}, tasks: [match]}}\n"
+    )
+    service = VisionService(load_settings(config, environ={}))
+    with pytest.raises(ModelUnavailableError, match="model 'blip-base' .* could not be loaded .*re-download"):
+        _run(service.caption(image_paths[0]))
+    assert _run(service.answer(image_paths[0], "what?")).answer is not None
+    service.close()
+
+
+def test_queue_past_max_queue_refuses_at_once(settings, image_paths):
+    from mcp_server.vision.engine import Engine, Request
+
+    class SlowModel:
+        family, tasks = "blip", frozenset({"vqa"})
+        release = None
+
+        def encode(self, pixels):
+
+            SlowModel.release.wait(10)
+            return pixels
+
+    import threading
+
+    SlowModel.release = threading.Event()
+    engine = Engine(SlowModel(), max_batch=1, max_wait_ms=0, max_queue=2, cache_size=0, name="slow")
+    pixels = torch.zeros(3, 4, 4)
+    first = engine.submit(Request("vqa", "k", "d0", pixels=pixels))
+    import time
+
+    deadline = time.monotonic() + 5
+    while engine.queued() and time.monotonic() < deadline:  # the worker has taken the first one
+        time.sleep(0.01)
+    engine.submit(Request("vqa", "k", "d1", pixels=pixels))
+    engine.submit(Request("vqa", "k", "d2", pixels=pixels))
+    with pytest.raises(BusyError, match="busy: 2 requests are queued for model 'slow'; retry shortly"):
+        engine.submit(Request("vqa", "k", "d3", pixels=pixels))
+    SlowModel.release.set()
+    first.exception(timeout=10)  # the fake model has no text side: the batch fails, only its own requests
+    engine.close()
+
+
+def test_cancelled_request_is_dropped_before_running(settings, image_paths):
+    import threading
+
+    from mcp_server.vision.engine import Engine, Request
+
+    ran = []
+    gate = threading.Event()
+
+    class Model:
+        family, tasks = "blip", frozenset({"match"})
+
+        def encode(self, pixels):
+            gate.wait(10)
+            return pixels
+
+        def match(self, features, texts, method):
+            ran.extend(t for group in texts for t in group)
+            return [[1.0] for _ in texts]
+
+    engine = Engine(Model(), max_batch=1, max_wait_ms=0, max_queue=10, cache_size=0, name="m")
+    pixels = torch.zeros(3, 2, 2)
+    first = engine.submit(Request("match", "itm", "a", pixels=pixels, payload=["first"]))
+    import time
+
+    while engine.queued():
+        time.sleep(0.01)
+    second = engine.submit(Request("match", "itm", "b", pixels=pixels, payload=["second"]))
+    assert second.cancel()
+    gate.set()
+    assert first.result(timeout=10) == [1.0]
+    engine.close()
+    assert ran == ["first"]
+
+
+def test_failed_batch_fails_only_its_requests_and_engine_keeps_serving(service, image_paths, monkeypatch):
+    _run(service.caption(image_paths[0], CaptionOptions(max_new_tokens=3)))
+    engine = service._engines["blip-base"]
+    original = engine.model.caption_ids
+    calls = {"n": 0}
+
+    def flaky(features, options):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("boom")
+        return original(features, options)
+
+    monkeypatch.setattr(engine.model, "caption_ids", flaky)
+    with pytest.raises(Exception, match="failed on this request \\(RuntimeError: boom\\); other requests"):
+        _run(service.caption(image_paths[1], CaptionOptions(max_new_tokens=3)))
+    assert _run(service.caption(image_paths[2], CaptionOptions(max_new_tokens=3))).captions
