@@ -52,9 +52,9 @@ def ensure_site(settings: Settings, base_url: str) -> Path | None:
 
     target = site_dir()
     try:
-        from .knowledge.pages import notes_dir
+        from .knowledge.pages import find_notes_dir
 
-        if site_needs_build(target, notes_dir(settings)):
+        if site_needs_build(target, find_notes_dir(settings)):
             print(f"building the notes site into {target} ...", file=sys.stderr)
             build_site(target, site_url=base_url)
     except Exception as exc:  # the MCP endpoint works without the site; say why it is missing

@@ -31,11 +31,10 @@ MAX_TERMS = 32  # longer queries are cut: the tail adds latency, rarely precisio
 SNIPPET_TOKENS = 24
 
 # Question words and glue that carry no topic; dropped unless the query is made only of them.
-STOPWORDS = frozenset(
-    """a about an and any are as at be by can do does for from has have how i in into is it its me
+_STOPWORDS = """a about an and any are as at be by can do does for from has have how i in into is it its me
     my of on or so than that the their them there these they this to was we were what when where
-    which while who why will with without you your should would could explain tell show""".split()
-)
+    which while who why will with without you your should would could explain tell show"""
+STOPWORDS = frozenset(_STOPWORDS.split())
 
 _TERM = re.compile(r"\w+(?:['’.\-]\w+)*")
 
@@ -104,7 +103,7 @@ class NotesIndex:
                     rows.append((rowid, page.title, section.heading, body, ""))
                 tag_rows.extend((rowid, tag) for tag in page.tags)
         with self._db:
-            self._db.executemany("INSERT INTO sections (rowid, title, heading, body, sources) VALUES (?, ?, ?, ?, ?)", rows)
+            self._db.executemany("INSERT INTO sections (rowid, title, heading, body, sources) VALUES (?,?,?,?,?)", rows)
             self._db.executemany("INSERT INTO section_tags VALUES (?, ?)", tag_rows)
 
     def __len__(self) -> int:
@@ -112,28 +111,35 @@ class NotesIndex:
 
     def search(self, query: str, limit: int = 5, tags: Sequence[str] | None = None) -> list[Match]:
         match = to_fts_query(query)
-        snippet = "snippet(sections, {}, '**', '**', '…', %d)" % SNIPPET_TOKENS
+        # A section's words are in the body column or, for a source list, in the sources column
+        # (the other one is empty), so the two snippets joined are the one that exists.
         sql = (
-            f"SELECT rowid, {snippet.format(2)} || {snippet.format(3)}, bm25(sections, ?, ?, ?, ?) AS rank"
-            " FROM sections WHERE sections MATCH ?"
+            "SELECT rowid, snippet(sections, 2, '**', '**', '…', :n) || snippet(sections, 3, '**', '**', '…', :n),"
+            " bm25(sections, :title, :heading, :body, :sources) AS rank FROM sections WHERE sections MATCH :match"
         )
-        params: list[object] = [TITLE_WEIGHT, HEADING_WEIGHT, BODY_WEIGHT, SOURCES_WEIGHT, match]
+        params: dict[str, object] = {
+            "n": SNIPPET_TOKENS,
+            "title": TITLE_WEIGHT,
+            "heading": HEADING_WEIGHT,
+            "body": BODY_WEIGHT,
+            "sources": SOURCES_WEIGHT,
+            "match": match,
+            "limit": limit,
+        }
         if tags:
-            sql += f" AND rowid IN (SELECT section FROM section_tags WHERE tag IN ({', '.join('?' * len(tags))}))"
-            params.extend(tags)
-        sql += " ORDER BY rank LIMIT ?"
-        params.append(limit)
+            names = [f":tag{i}" for i in range(len(tags))]
+            sql += f" AND rowid IN (SELECT section FROM section_tags WHERE tag IN ({', '.join(names)}))"
+            params.update({name[1:]: tag for name, tag in zip(names, tags, strict=True)})
+        sql += " ORDER BY rank LIMIT :limit"
         with self._lock:
             rows = self._db.execute(sql, params).fetchall()
         # bm25() is negative, more negative is better; flip it so a caller reads "higher is better".
-        return [Match(self._sections[rowid - 1], self._snippet(rowid, text), round(-rank, 4)) for rowid, text, rank in rows]
+        return [Match(self._sections[i - 1], text or self._opening(i), round(-rank, 4)) for i, text, rank in rows]
 
-    def _snippet(self, rowid: int, snippet: str) -> str:
-        if snippet:
-            return snippet
-        # The words matched only the title or heading (or the section is a heading over sub-sections):
-        # show how the section begins instead.
-        words = plain_text(self._sections[rowid - 1].markdown).split()
-        start = len(self._sections[rowid - 1].heading.split()) if self._sections[rowid - 1].anchor else 0
+    def _opening(self, rowid: int) -> str:
+        """The section's first words: the snippet when the query matched only the title or a heading."""
+        section = self._sections[rowid - 1]
+        words = plain_text(section.markdown).split()
+        start = len(section.heading.split()) if section.anchor else 0  # the heading is shown beside it
         text = " ".join(words[start : start + SNIPPET_TOKENS])
         return text + ("…" if len(words) > start + SNIPPET_TOKENS else "")

@@ -76,8 +76,8 @@ def find_notes_dir(settings: Settings) -> Path:
     # mkdocs.yml beside the package means a source checkout; a stray site-packages/notes would not have it.
     if (package.parent / "mkdocs.yml").is_file() and (package.parent / "notes").is_dir():
         return package.parent / "notes"
-    if (package / "_notes").is_dir():  # pyproject force-includes notes/ here in the wheel
-        return package / "_notes"
+    if (package / "_site" / "notes").is_dir():  # pyproject force-includes notes/ here in the wheel
+        return package / "_site" / "notes"
     raise ConfigError("the notes folder was not found; set notes.dir in the config file to a folder of notes pages")
 
 

@@ -15,7 +15,9 @@ from pathlib import Path
 
 from mcp_server.errors import AiNotesError
 
-REPO = Path(__file__).resolve().parents[2]
+# A source checkout builds from its own mkdocs.yml; a wheel from the copy pyproject ships in mcp_server/_site.
+_CHECKOUT = Path(__file__).resolve().parents[2]
+REPO = _CHECKOUT if (_CHECKOUT / "mkdocs.yml").is_file() else Path(__file__).resolve().parents[1] / "_site"
 CONFIG_FILE = REPO / "mkdocs.yml"
 # Besides the notes themselves, what a build reads: the config and the hooks that generate pages.
 BUILD_INPUTS = (CONFIG_FILE, REPO / "tools" / "site_hooks.py", REPO / "tools" / "check_notes.py")
