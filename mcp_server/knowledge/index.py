@@ -103,6 +103,10 @@ class NotesIndex:
                     rows.append((rowid, page.title, section.heading, body, ""))
                 tag_rows.extend((rowid, tag) for tag in page.tags)
         with self._db:
+            # FTS5's own rank column, set to the weighted bm25(): with "ORDER BY rank LIMIT n" FTS5
+            # sorts internally and the snippets are only made for the n rows returned.
+            weights = f"{TITLE_WEIGHT}, {HEADING_WEIGHT}, {BODY_WEIGHT}, {SOURCES_WEIGHT}"
+            self._db.execute("INSERT INTO sections (sections, rank) VALUES ('rank', ?)", (f"bm25({weights})",))
             self._db.executemany("INSERT INTO sections (rowid, title, heading, body, sources) VALUES (?,?,?,?,?)", rows)
             self._db.executemany("INSERT INTO section_tags VALUES (?, ?)", tag_rows)
 
@@ -115,17 +119,9 @@ class NotesIndex:
         # (the other one is empty), so the two snippets joined are the one that exists.
         sql = (
             "SELECT rowid, snippet(sections, 2, '**', '**', '…', :n) || snippet(sections, 3, '**', '**', '…', :n),"
-            " bm25(sections, :title, :heading, :body, :sources) AS rank FROM sections WHERE sections MATCH :match"
+            " rank FROM sections WHERE sections MATCH :match"
         )
-        params: dict[str, object] = {
-            "n": SNIPPET_TOKENS,
-            "title": TITLE_WEIGHT,
-            "heading": HEADING_WEIGHT,
-            "body": BODY_WEIGHT,
-            "sources": SOURCES_WEIGHT,
-            "match": match,
-            "limit": limit,
-        }
+        params: dict[str, object] = {"n": SNIPPET_TOKENS, "match": match, "limit": limit}
         if tags:
             names = [f":tag{i}" for i in range(len(tags))]
             sql += f" AND rowid IN (SELECT section FROM section_tags WHERE tag IN ({', '.join(names)}))"

@@ -181,33 +181,38 @@ def toc_slug(text: str) -> str:
     return re.sub(r"[-\s]+", "-", value)
 
 
-_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
-_REF_LINK = re.compile(r"!?\[([^\]]*)\]\[[^\]]*\]")
-_AUTOLINK = re.compile(r"<https?://[^>]+>|https?://\S+")
-_EMPHASIS = re.compile(r"(\*\*|__|\*|`)")
+# Links keep their label and images their alt text (the "!" left behind is punctuation to the tokenizer).
+_LINK = re.compile(r"\[([^\]\n]*)\]\([^)\n]*\)")
+_REF_LINK = re.compile(r"\[([^\]\n]*)\]\[[^\]\n]*\]")
+_URL = re.compile(r"<?https?://[^\s>)]+>?")
+_MARKUP = str.maketrans("", "", "*`")
 
 
 def inline_text(markdown: str) -> str:
     """Markdown inline syntax reduced to the text a reader sees (links keep their label)."""
-    text = _LINK.sub(r"\1", markdown)
-    text = _REF_LINK.sub(r"\1", text)
-    text = _AUTOLINK.sub("", text)
-    return _EMPHASIS.sub("", text).strip()
+    # The substring checks skip a regex pass where it cannot match: indexing is mostly these passes.
+    text = _LINK.sub(r"\1", markdown) if "](" in markdown else markdown
+    text = _REF_LINK.sub(r"\1", text) if "][" in text else text
+    text = _URL.sub("", text) if "http" in text else text
+    return text.translate(_MARKUP).strip()
 
 
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
 _ATTRS_ANYWHERE = re.compile(r"\{:?\s*[#.][^{}]*\}")
-_TABLE_RULE = re.compile(r"^\s*\|?[\s:|-]+\|[\s:|-]*$", re.M)
-_FENCE_LINE = re.compile(r"^[ \t]*(`{3,}|~{3,}).*$", re.M)
+_TABLE_RULE = re.compile(r"[|:-][ \t|:-]*")  # "|---|:--:|" and horizontal rules
+_BLOCK_MARKERS = "#>!?"  # headings, quotes, admonitions ("!!! note"), collapsibles ("??? note")
 
 
 def plain_text(markdown: str) -> str:
     """What gets indexed and shown in snippets: the words, without URLs, markup or table rules."""
-    text = _COMMENT.sub(" ", markdown)
-    text = _FENCE_LINE.sub(" ", text)
-    text = _TABLE_RULE.sub(" ", text)
-    text = _ATTRS_ANYWHERE.sub(" ", text)
-    text = inline_text(text)
-    text = re.sub(r"^\s*(?:#{1,6}|!!!|\?\?\?\+?|>)\s*", "", text, flags=re.M)
-    text = text.replace("|", " ")
-    return " ".join(text.split())
+    if "<!--" in markdown:
+        markdown = _COMMENT.sub(" ", markdown)
+    kept = []
+    for line in markdown.split("\n"):
+        line = line.strip()
+        if not line or line.startswith(("```", "~~~")) or _TABLE_RULE.fullmatch(line):
+            continue
+        kept.append(line.lstrip(_BLOCK_MARKERS) if line[0] in _BLOCK_MARKERS else line)
+    text = " ".join(kept)
+    text = _ATTRS_ANYWHERE.sub(" ", text) if "{" in text else text
+    return " ".join(inline_text(text).replace("|", " ").split())

@@ -88,7 +88,11 @@ def family_of(config: dict) -> str | None:
 def load_model(name: str, spec: ModelSpec, device: str, dtype: torch.dtype) -> VisionModel:
     """Load a checkpoint once; any failure becomes one line naming the model and the fix."""
     from transformers import AutoConfig
+    from transformers.utils import logging as hf_logging
 
+    # Our own one-line errors say what went wrong; transformers' progress bars and advice are noise on stderr.
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
     try:
         config = AutoConfig.from_pretrained(spec.source)
     except (OSError, ValueError) as exc:

@@ -119,19 +119,17 @@ class VisionService:
         """Load the image, queue it, await the raw result; cancelling the caller drops the queued work."""
         from .engine import Request
 
+        # The image first: a bad one is refused without loading (or even importing) a model.
+        image = await asyncio.to_thread(load_image, ref, self.settings.images, local_paths=self.local_paths)
         engine = await asyncio.to_thread(self.engine, name)
 
         def prepare() -> Request:
-            image = load_image(ref, self.settings.images, local_paths=self.local_paths)
             features = engine.cache.get(image.sha256)  # pinned: eviction before the batch runs cannot lose it
             pixels = None if features is not None else engine.model.preprocess(image.image)
-            request = Request(task, options, image.sha256, pixels=pixels, features=features, payload=payload,
-                              group=engine.model.batch_group(task, payload))
-            request.loaded = image
-            return request
+            return Request(task, options, image.sha256, pixels=pixels, features=features, payload=payload,
+                           group=engine.model.batch_group(task, payload))
 
-        request = await asyncio.to_thread(prepare)
-        future = engine.submit(request)
+        future = engine.submit(await asyncio.to_thread(prepare))
         try:
             raw = await asyncio.wait_for(asyncio.wrap_future(future), timeout=self.settings.request_timeout_s)
         except TimeoutError:
@@ -139,7 +137,7 @@ class VisionService:
             raise AiNotesError(
                 f"the call took longer than request_timeout_s ({self.settings.request_timeout_s:g} s) and was stopped;"
                 " retry, or ask for fewer tokens or beams") from None
-        return request.loaded, raw
+        return image, raw
 
     def _family(self, name: str) -> str:
         return self._engines[name].model.family
