@@ -1,7 +1,7 @@
 """Full-text search over the notes' sections: SQLite FTS5 in memory, BM25 ranking, Porter stemming.
 
-Why FTS5: it ships with Python's sqlite3, needs no service, builds the whole notes in a few
-milliseconds and answers in well under one. The user's query never reaches FTS5's query
+Why FTS5: it ships with Python's sqlite3, needs no service, indexes the whole notes in tens of
+milliseconds and answers in about one. The user's query never reaches FTS5's query
 language as written: it is cut into words and hyphenated compounds, each quoted as a phrase
 and OR-ed, so no input can raise an FTS5 syntax error and BM25 does the ranking.
 """
@@ -79,7 +79,7 @@ class NotesIndex:
             raise AiNotesError("this Python's SQLite lacks FTS5, which notes search needs; use a Python built with it")
         self._sections: list[Section] = []
         # One connection shared by all threads; the lock serialises access, and a search takes
-        # well under a millisecond, so readers barely wait on each other.
+        # about a millisecond, so readers barely wait on each other.
         self._lock = threading.Lock()
         self._db = sqlite3.connect(":memory:", check_same_thread=False)
         self._db.executescript(
