@@ -92,7 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--tags", nargs="+", help="only pages with these tags")
     search.add_argument("--limit", type=int, default=5)
     _json_flag(search)
-    read = notes_sub.add_parser("read", parents=[common], help="print a page or one section (path, URL or notes:// URI)")
+    read = notes_sub.add_parser("read", parents=[common],
+                                help="print a page or one section (path, URL or notes:// URI)")
     read.add_argument("ref")
     _json_flag(read)
     return parser

@@ -164,7 +164,8 @@ def _apply_env(data: dict[str, Any], env: dict[str, str] | os._Environ[str]) -> 
             data["http"] = {**(data.get("http") or {}), "token": raw or None}
             continue
         if key not in keys:
-            raise ConfigError(f"unknown environment setting {var}; allowed: {', '.join(ENV_PREFIX + k.upper() for k in sorted(keys))}")
+            allowed = ", ".join(ENV_PREFIX + k.upper() for k in sorted(keys))
+            raise ConfigError(f"unknown environment setting {var}; allowed: {allowed}")
         try:
             value = yaml.safe_load(raw) if raw else None
         except yaml.YAMLError as exc:

@@ -77,7 +77,7 @@ def build_app(settings: Settings, *, host: str, port: int, preload: bool = False
         security = TransportSecuritySettings(
             enable_dns_rebinding_protection=True,
             allowed_hosts=[f"{_netloc(n, '*')}" for n in names],
-            allowed_origins=[f"http://{_netloc(n, '*')}" for n in names] + [f"https://{_netloc(n, '*')}" for n in names],
+            allowed_origins=[f"{scheme}://{_netloc(n, '*')}" for n in names for scheme in ("http", "https")],
         )
     app = server.streamable_http_app(streamable_http_path="/mcp", max_request_body_size=body_limit(settings),
                                      transport_security=security, host=host)

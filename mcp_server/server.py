@@ -71,6 +71,8 @@ Image = Annotated[str, Field(min_length=1, description=(
     "or an http(s) URL when the server allows URLs."))]
 ModelName = Annotated[str | None, Field(description="A configured model name from list_models; omit for the default.")]
 
+Tags = Annotated[list[str] | None, Field(description="Only pages with one of these tags, e.g. security.")]
+
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 
 
@@ -231,15 +233,12 @@ def create_server(settings: Settings, *, local_paths: bool = True, base_url: str
 
     # -- knowledge -----------------------------------------------------------------------------
 
-    notes_tool = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True,
-                                 open_world_hint=False)
-
-    @server.tool(annotations=notes_tool)
+    @server.tool(annotations=READ_ONLY)
     async def search_notes(
         query: Annotated[str, Field(min_length=1, max_length=500, description="What to look for, in plain words.")],
         ctx: Context,
         limit: Annotated[int, Field(ge=1, le=20, description="How many sections to return.")] = 5,
-        tags: Annotated[list[str] | None, Field(description="Only pages with one of these tags, e.g. security.")] = None,
+        tags: Tags = None,
     ) -> SearchResult:
         """Search the AI notes, a curated and sourced knowledge base of the AI field, best sections first.
 
@@ -249,7 +248,7 @@ def create_server(settings: Settings, *, local_paths: bool = True, base_url: str
         """
         return app(ctx).notes.search(query, limit=limit, tags=tags)
 
-    @server.tool(annotations=notes_tool)
+    @server.tool(annotations=READ_ONLY)
     async def read_note(
         ref: Annotated[str, Field(min_length=1, max_length=500, description=(
             "A page path (vision-language.md), its url, or a notes:// uri; add #anchor for one section."))],
@@ -261,7 +260,7 @@ def create_server(settings: Settings, *, local_paths: bool = True, base_url: str
         """
         return app(ctx).notes.read(ref)
 
-    @server.tool(annotations=notes_tool)
+    @server.tool(annotations=READ_ONLY)
     async def find_models(
         ctx: Context,
         capability: Annotated[str | None, Field(description="e.g. tool-use, reasoning, image-understanding.")] = None,

@@ -171,7 +171,8 @@ def test_valid_oddities_are_accepted(tiny_config, oddities):
 
 
 def test_image_as_data_uri_and_bare_base64(tiny_config, image_paths):
-    data = base64.b64encode(open(image_paths[0], "rb").read()).decode()
+    with open(image_paths[0], "rb") as file:
+        data = base64.b64encode(file.read()).decode()
     for ref in (f"data:image/png;base64,{data}", data):
         run = cli("caption", ref, "--max-new-tokens", "2", "--json", config=tiny_config)
         assert run.returncode == 0, run.stderr

@@ -91,7 +91,8 @@ def test_every_tool_answers_in_memory(server, image_paths):
 
 @pytest.mark.parametrize("arguments, message", [
     ({"image": "/no/such/file.png"}, "image file.png: no such file '/no/such/file.png'; check the path"),
-    ({"image": "data:text/plain;base64,aGVsbG8="}, "image data URI: type 'text/plain' is not an image; pass data:image/png;base64,<data>"),
+    ({"image": "data:text/plain;base64,aGVsbG8="},
+     "image data URI: type 'text/plain' is not an image; pass data:image/png;base64,<data>"),
     ({"image": "IMG", "num_beams": 0}, "bad argument num_beams: Input should be greater than or equal to 1 (got 0)"),
     ({"image": "IMG", "num_captions": 4, "num_beams": 2}, "num_captions (4) must not exceed num_beams (2)"),
     ({"image": "IMG", "model": "nope"}, "unknown model 'nope'; choose one of: blip-base, blip-vqa, blip-itm"),

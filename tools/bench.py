@@ -98,7 +98,6 @@ def direct_captions(source: str, images: list[str], tokens: int, device: str) ->
         start = time.perf_counter()
         one(path)
         times.append(time.perf_counter() - start)
-    del model
     return times, flops
 
 
@@ -127,8 +126,8 @@ async def server_runs(settings, sets: dict[str, list[str]], vqa_image: str, toke
     caption_args = {"max_new_tokens": tokens, "min_new_tokens": tokens, "num_beams": 1}
     out = {}
     async with Client(create_server(settings)) as client:
-        for warm in (sets["warmup"][0],):  # loads the caption model; not timed
-            await client.call_tool("caption_image", {"image": warm, **caption_args})
+        # Load the models first; loading is not what is measured.
+        await client.call_tool("caption_image", {"image": sets["warmup"][0], **caption_args})
         await client.call_tool("answer_question", {"image": sets["warmup"][1], "question": "warm up?"})
 
         async def timed_caption(path: str) -> float:
@@ -138,17 +137,14 @@ async def server_runs(settings, sets: dict[str, list[str]], vqa_image: str, toke
                 raise RuntimeError(result.content[0].text)
             return time.perf_counter() - start
 
-        for concurrency, images in (("c1", sets["c1"]), ("c8", sets["c8"])):
-            width = 1 if concurrency == "c1" else 8
-            latencies: list[float] = []
-            queue = list(images)
+        async def worker(queue: list[str], latencies: list[float]) -> None:
+            while queue:
+                latencies.append(await timed_caption(queue.pop()))
 
-            async def worker():
-                while queue:
-                    latencies.append(await timed_caption(queue.pop()))
-
+        for concurrency, width in (("c1", 1), ("c8", 8)):
+            queue, latencies = list(sets[concurrency]), []
             start = time.perf_counter()
-            await asyncio.gather(*(worker() for _ in range(width)))
+            await asyncio.gather(*(worker(queue, latencies) for _ in range(width)))
             out[concurrency] = {"seconds": time.perf_counter() - start, "latencies": latencies}
 
         start = time.perf_counter()

@@ -15,9 +15,10 @@ import collections
 import logging
 import threading
 import time
+from collections.abc import Hashable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Hashable
+from typing import TYPE_CHECKING, Any
 
 from ..errors import AiNotesError, BusyError
 

@@ -34,7 +34,7 @@ def resolve_device(setting: str) -> str:
 
 
 def cpu_has_native_bf16() -> bool:
-    """True where the CPU multiplies bf16 matrices natively (AMX or AVX-512 BF16); elsewhere bf16 is emulated and slow."""
+    """True where the CPU multiplies bf16 matrices natively (AMX or AVX-512 BF16); elsewhere bf16 is emulated."""
     try:
         flags = Path("/proc/cpuinfo").read_text(errors="replace")
     except OSError:
@@ -104,7 +104,8 @@ def load_model(name: str, spec: ModelSpec, device: str, dtype: torch.dtype) -> V
         )
     architecture = (config.architectures or [None])[0]
     if family == "blip":
-        from .blip import ARCHITECTURES, BlipModel as family_class
+        from .blip import ARCHITECTURES
+        from .blip import BlipModel as family_class
 
         if architecture not in ARCHITECTURES:  # fall back on the task the entry asks for
             by_task = {task: arch for arch, task in ARCHITECTURES.items()}
@@ -117,8 +118,8 @@ def load_model(name: str, spec: ModelSpec, device: str, dtype: torch.dtype) -> V
     unsupported = set(spec.tasks) - served
     if unsupported:
         raise ModelUnavailableError(
-            f"model {name!r} is a {architecture or family} checkpoint, which cannot do {', '.join(sorted(unsupported))};"
-            f" set its tasks to {sorted(served)}"
+            f"model {name!r} is a {architecture or family} checkpoint, which cannot do "
+            f"{', '.join(sorted(unsupported))}; set its tasks to {sorted(served)}"
         )
     try:
         return family_class.load(spec.source, architecture, device, dtype)

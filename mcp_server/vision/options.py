@@ -33,7 +33,9 @@ class CaptionOptions(_Options):
     @model_validator(mode="after")
     def _consistent(self) -> CaptionOptions:
         if self.min_new_tokens > self.max_new_tokens:
-            raise ValueError(f"min_new_tokens ({self.min_new_tokens}) must not exceed max_new_tokens ({self.max_new_tokens})")
+            raise ValueError(
+                f"min_new_tokens ({self.min_new_tokens}) must not exceed max_new_tokens ({self.max_new_tokens})"
+            )
         if not self.sampling and self.num_captions > self.num_beams:
             raise ValueError(
                 f"num_captions ({self.num_captions}) must not exceed num_beams ({self.num_beams}) without sampling"

@@ -8,6 +8,7 @@ result, decode it in a thread, and build the result model with its citations.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -85,10 +86,9 @@ class VisionService:
 
     async def preload(self, names: list[str] | None = None) -> None:
         for name in names or list(dict.fromkeys(self.settings.defaults.model_dump().values())):
-            try:
+            # A missing model is reported when a tool needs it; the other models still load.
+            with contextlib.suppress(ModelUnavailableError):
                 await asyncio.to_thread(self.engine, name)
-            except ModelUnavailableError:
-                pass  # reported when a tool needs it; the other models still load
 
     def list_models(self) -> ModelList:
         from .loading import family_of, fetch_hint, local_config
@@ -96,10 +96,7 @@ class VisionService:
         rows = []
         for name, spec in self.settings.models.items():
             config = local_config(spec)
-            if name in self._engines:
-                status = "loaded"
-            else:
-                status = "available" if config is not None else "missing"
+            status = "loaded" if name in self._engines else "available" if config is not None else "missing"
             rows.append(ModelInfo(
                 name=name, source=spec.source, tasks=list(spec.tasks),
                 family=family_of(config) if config else None, status=status,
@@ -147,7 +144,8 @@ class VisionService:
 
     # -- operations ---------------------------------------------------------------------------
 
-    async def caption(self, image: str, options: CaptionOptions | None = None, model: str | None = None) -> CaptionResult:
+    async def caption(self, image: str, options: CaptionOptions | None = None,
+                      model: str | None = None) -> CaptionResult:
         options = options or CaptionOptions()
         name = self.settings.model_for("caption", model)
         start = time.perf_counter()
