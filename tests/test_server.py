@@ -235,3 +235,20 @@ def test_public_bind_without_token_refuses_to_start(tiny_config):
     assert result.stderr.strip() == (
         "ai-notes-mcp: refusing to bind 0.0.0.0: a non-loopback address needs a bearer token; set http.token in the "
         "config or AI_NOTES_MCP_TOKEN")
+
+
+def test_start_up_answers_tools_list_without_importing_torch(tiny_config):
+    script = (
+        "import asyncio, sys\n"
+        "from mcp import Client\n"
+        "from mcp_server.config import load_settings\n"
+        "from mcp_server.server import create_server\n"
+        f"server = create_server(load_settings({str(tiny_config)!r}))\n"
+        "async def go():\n"
+        "    async with Client(server) as client:\n"
+        "        return len((await client.list_tools()).tools)\n"
+        "print(asyncio.run(go()), 'torch' in sys.modules, 'transformers' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=_env(), timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["8", "False", "False"]
