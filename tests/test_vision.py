@@ -290,3 +290,35 @@ def test_failed_batch_fails_only_its_requests_and_engine_keeps_serving(service, 
     with pytest.raises(Exception, match="failed on this request \\(RuntimeError: boom\\); other requests"):
         _run(service.caption(image_paths[1], CaptionOptions(max_new_tokens=3)))
     assert _run(service.caption(image_paths[2], CaptionOptions(max_new_tokens=3))).captions
+
+
+def test_cached_features_give_the_same_results_as_fresh_ones(settings, service, image_paths):
+    options = CaptionOptions(max_new_tokens=6, num_beams=2)
+    first = _run(service.caption(image_paths[3], options))
+    assert service._engines["blip-base"].encoded_images == 1
+    again = _run(service.caption(image_paths[3], options))  # from the cache
+    assert service._engines["blip-base"].encoded_images == 1
+    fresh = VisionService(settings)
+    assert first.captions == again.captions == _run(fresh.caption(image_paths[3], options)).captions
+    fresh.close()
+
+
+@pytest.mark.parametrize("device, native_bf16, expected", [
+    ("cuda", False, torch.bfloat16), ("cpu", True, torch.bfloat16), ("cpu", False, torch.float32),
+    ("mps", False, torch.float32),
+])
+def test_dtype_auto(monkeypatch, device, native_bf16, expected):
+    from mcp_server.vision import loading
+
+    monkeypatch.setattr(loading, "cpu_has_native_bf16", lambda: native_bf16)
+    assert loading.resolve_dtype("auto", device) == expected
+    assert loading.resolve_dtype("float32", device) == torch.float32
+
+
+def test_float16_on_cpu_is_refused():
+    from mcp_server.vision.loading import resolve_dtype
+
+    from mcp_server.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="bad setting dtype: float16 is not supported on the CPU"):
+        resolve_dtype("float16", "cpu")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..config import ModelSpec
-from ..errors import ModelUnavailableError
+from ..errors import ConfigError, ModelUnavailableError
 
 if TYPE_CHECKING:
     import torch
@@ -50,7 +50,7 @@ def resolve_dtype(setting: str, device: str) -> torch.dtype:
             return torch.bfloat16
         return torch.float32
     if setting == "float16" and device == "cpu":
-        raise ModelUnavailableError("dtype float16 is not supported on the CPU; use auto, float32 or bfloat16")
+        raise ConfigError("bad setting dtype: float16 is not supported on the CPU; use auto, float32 or bfloat16")
     return getattr(torch, setting)
 
 
