@@ -316,9 +316,8 @@ def test_dtype_auto(monkeypatch, device, native_bf16, expected):
 
 
 def test_float16_on_cpu_is_refused():
-    from mcp_server.vision.loading import resolve_dtype
-
     from mcp_server.errors import ConfigError
+    from mcp_server.vision.loading import resolve_dtype
 
     with pytest.raises(ConfigError, match="bad setting dtype: float16 is not supported on the CPU"):
         resolve_dtype("float16", "cpu")
