@@ -5,8 +5,10 @@
 Measures, with blip-base-sized random-weight checkpoints (speed does not depend on the weights' values):
   a) direct: one ``generate`` per image, fp32, sequential (what a user writes by hand with transformers 5,
      which no longer has an image-to-text pipeline);
-  b) the server through an MCP client (in memory) at concurrency 1 and 8, distinct images;
-  c) five questions about one image: five direct VQA calls against five concurrent answer_question calls;
+  b) the server through an MCP client (in memory) at concurrency 1 (alternating image by image with the
+     direct way, so a noisy machine's drift hits both alike) and 8 (the direct way runs again right after);
+  c) five questions about one image: five direct VQA calls against five concurrent answer_question calls,
+     alternating, twice;
   d) the machine's measured matrix-multiply peak in the dtype the server uses, and the FLOPs of one caption
      (counted by torch's FlopCounterMode), giving the compute bound and the share of it reached;
   e) process start to ``tools/list`` answered over stdio.
@@ -74,61 +76,66 @@ def matmul_peak(dtype, device: str, size: int = 2048, reps: int = 10) -> float:
     return statistics.median(rates)
 
 
-def direct_captions(source: str, images: list[str], tokens: int, device: str) -> tuple[list[float], float]:
-    """The direct way: processor + one generate per image, fp32. Returns per-image seconds and FLOPs/caption."""
-    import torch
-    import transformers
-    from PIL import Image
-    from torch.utils.flop_counter import FlopCounterMode
+class Direct:
+    """The direct way, as a user writes it with transformers 5: processor + one ``generate`` per call, fp32."""
 
-    model = transformers.BlipForConditionalGeneration.from_pretrained(source, dtype=torch.float32).to(device).eval()
-    processor = transformers.AutoProcessor.from_pretrained(source)
+    def __init__(self, caption_source: str, vqa_source: str, device: str, tokens: int) -> None:
+        import torch
+        import transformers
 
-    def one(path: str) -> None:
-        inputs = processor(images=Image.open(path).convert("RGB"), return_tensors="pt").to(device)
-        with torch.no_grad():
-            model.generate(**inputs, max_new_tokens=tokens, min_new_tokens=tokens, num_beams=1, do_sample=False)
+        self.device, self.tokens = device, tokens
+        load = dict(dtype=torch.float32)
+        self.captioner = transformers.BlipForConditionalGeneration.from_pretrained(caption_source, **load)
+        self.captioner = self.captioner.to(device).eval()
+        self.caption_processor = transformers.AutoProcessor.from_pretrained(caption_source)
+        self.answerer = transformers.BlipForQuestionAnswering.from_pretrained(vqa_source, **load).to(device).eval()
+        self.vqa_processor = transformers.AutoProcessor.from_pretrained(vqa_source)
 
-    counter = FlopCounterMode(display=False)
-    with counter:
-        one(images[0])
-    flops = counter.get_total_flops()
-    times = []
-    for path in images:
+    def caption(self, path: str) -> float:
+        import torch
+        from PIL import Image
+
         start = time.perf_counter()
-        one(path)
-        times.append(time.perf_counter() - start)
-    return times, flops
-
-
-def direct_answers(source: str, image: str, device: str) -> float:
-    import torch
-    import transformers
-    from PIL import Image
-
-    model = transformers.BlipForQuestionAnswering.from_pretrained(source, dtype=torch.float32).to(device).eval()
-    processor = transformers.AutoProcessor.from_pretrained(source)
-    picture = Image.open(image).convert("RGB")
-    processor(images=picture, text="warm up", return_tensors="pt")
-    start = time.perf_counter()
-    for question in QUESTIONS:
-        inputs = processor(images=picture, text=question, return_tensors="pt").to(device)
+        inputs = self.caption_processor(images=Image.open(path).convert("RGB"), return_tensors="pt").to(self.device)
         with torch.no_grad():
-            model.generate(**inputs, max_new_tokens=10, num_beams=1)
-    return time.perf_counter() - start
+            self.captioner.generate(**inputs, max_new_tokens=self.tokens, min_new_tokens=self.tokens, num_beams=1,
+                                    do_sample=False)
+        return time.perf_counter() - start
+
+    def caption_flops(self, path: str) -> int:
+        from torch.utils.flop_counter import FlopCounterMode
+
+        counter = FlopCounterMode(display=False)
+        with counter:
+            self.caption(path)
+        return counter.get_total_flops()
+
+    def five_questions(self, path: str) -> float:
+        import torch
+        from PIL import Image
+
+        start = time.perf_counter()
+        picture = Image.open(path).convert("RGB")
+        for question in QUESTIONS:
+            inputs = self.vqa_processor(images=picture, text=question, return_tensors="pt").to(self.device)
+            with torch.no_grad():
+                self.answerer.generate(**inputs, max_new_tokens=10, num_beams=1)
+        return time.perf_counter() - start
 
 
-async def server_runs(settings, sets: dict[str, list[str]], vqa_image: str, tokens: int) -> dict:
+async def measure(settings, direct: Direct, sets: dict[str, list[str]], tokens: int) -> dict:
+    """Direct and server runs alternate in one process, so drift of a noisy machine hits both alike."""
     from mcp import Client
 
     from mcp_server.server import create_server
 
     caption_args = {"max_new_tokens": tokens, "min_new_tokens": tokens, "num_beams": 1}
-    out = {}
+    out: dict = {"direct": [], "c1": []}
     async with Client(create_server(settings)) as client:
         # Load the models first; loading is not what is measured.
         await client.call_tool("caption_image", {"image": sets["warmup"][0], **caption_args})
         await client.call_tool("answer_question", {"image": sets["warmup"][1], "question": "warm up?"})
+        await asyncio.to_thread(direct.caption, sets["warmup"][0])
 
         async def timed_caption(path: str) -> float:
             start = time.perf_counter()
@@ -137,21 +144,34 @@ async def server_runs(settings, sets: dict[str, list[str]], vqa_image: str, toke
                 raise RuntimeError(result.content[0].text)
             return time.perf_counter() - start
 
-        async def worker(queue: list[str], latencies: list[float]) -> None:
+        # Concurrency 1, interleaved with the direct way image by image.
+        for direct_image, server_image in zip(sets["direct"], sets["c1"], strict=True):
+            out["direct"].append(await asyncio.to_thread(direct.caption, direct_image))
+            out["c1"].append(await timed_caption(server_image))
+
+        # Concurrency 8: eight callers share the server; the direct way runs again right after.
+        queue, latencies = list(sets["c8"]), []
+
+        async def worker() -> None:
             while queue:
                 latencies.append(await timed_caption(queue.pop()))
 
-        for concurrency, width in (("c1", 1), ("c8", 8)):
-            queue, latencies = list(sets[concurrency]), []
-            start = time.perf_counter()
-            await asyncio.gather(*(worker(queue, latencies) for _ in range(width)))
-            out[concurrency] = {"seconds": time.perf_counter() - start, "latencies": latencies}
-
         start = time.perf_counter()
-        answers = await asyncio.gather(*(client.call_tool("answer_question", {
-            "image": vqa_image, "question": q, "max_new_tokens": 10, "num_beams": 1}) for q in QUESTIONS))
-        out["vqa5"] = {"seconds": time.perf_counter() - start}
-        assert not any(a.is_error for a in answers)
+        await asyncio.gather(*(worker() for _ in range(8)))
+        out["c8"] = {"seconds": time.perf_counter() - start, "latencies": latencies}
+        for path in sets["direct_after"]:
+            out["direct"].append(await asyncio.to_thread(direct.caption, path))
+
+        # Five questions about one new image, alternating direct and server, twice.
+        out["vqa_direct"], out["vqa_server"] = [], []
+        for path_direct, path_server in zip(sets["vqa_direct"], sets["vqa_server"], strict=True):
+            out["vqa_direct"].append(await asyncio.to_thread(direct.five_questions, path_direct))
+            start = time.perf_counter()
+            answers = await asyncio.gather(*(client.call_tool("answer_question", {
+                "image": path_server, "question": q, "max_new_tokens": 10, "num_beams": 1}) for q in QUESTIONS))
+            out["vqa_server"].append(time.perf_counter() - start)
+            if any(a.is_error for a in answers):
+                raise RuntimeError(answers[0].content[0].text)
     return out
 
 
@@ -192,36 +212,42 @@ def main(argv: list[str] | None = None) -> int:
     caption_source = settings.models["blip-base"].source
     vqa_source = settings.models["blip-vqa"].source
 
+    startup = startup_seconds(config)  # first, while nothing else in this process holds the CPU
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        sets = {"direct": make_images(folder, args.images, 1), "c1": make_images(folder, args.images, 2),
-                "c8": make_images(folder, 2 * args.images, 3), "warmup": make_images(folder, 2, 4)}
-        vqa_images = make_images(folder, 2, 5)
-        direct_times, flops = direct_captions(caption_source, sets["direct"], args.tokens, args.device)
-        direct_vqa = direct_answers(vqa_source, vqa_images[0], args.device)
-        server = asyncio.run(server_runs(settings, sets, vqa_images[1], args.tokens))
+        n = args.images
+        sets = {"direct": make_images(folder, n, 1), "c1": make_images(folder, n, 2),
+                "c8": make_images(folder, 2 * n, 3), "direct_after": make_images(folder, n // 2 or 1, 4),
+                "warmup": make_images(folder, 2, 5), "vqa_direct": make_images(folder, 2, 6),
+                "vqa_server": make_images(folder, 2, 7)}
+        direct = Direct(caption_source, vqa_source, args.device, args.tokens)
+        flops = direct.caption_flops(sets["warmup"][1])
+        runs = asyncio.run(measure(settings, direct, sets, args.tokens))
+        del direct
     peak = matmul_peak(dtype, args.device)
-    startup = startup_seconds(config)
 
     bound = peak / flops  # images/s if every FLOP ran at the matmul peak
-    direct_rate = len(direct_times) / sum(direct_times)
-    rows = [{"run": "direct generate, fp32, sequential", "images_per_s": direct_rate,
-             "p50_s": statistics.median(direct_times), "p95_s": percentile(direct_times, 0.95)}]
-    for key, label in (("c1", "server, concurrency 1"), ("c8", "server, concurrency 8")):
-        run = server[key]
-        rows.append({"run": f"{label} ({str(dtype).removeprefix('torch.')})",
-                     "images_per_s": len(run["latencies"]) / run["seconds"],
-                     "p50_s": statistics.median(run["latencies"]), "p95_s": percentile(run["latencies"], 0.95)})
+    direct_rate = 1 / statistics.median(runs["direct"])
+    c1_rate = 1 / statistics.median(runs["c1"])
+    c8 = runs["c8"]
+    rows = [
+        {"run": "direct generate, fp32, sequential", "images_per_s": direct_rate, "latencies": runs["direct"]},
+        {"run": f"server, concurrency 1 ({str(dtype).removeprefix('torch.')})", "images_per_s": c1_rate,
+         "latencies": runs["c1"]},
+        {"run": f"server, concurrency 8 ({str(dtype).removeprefix('torch.')})",
+         "images_per_s": len(c8["latencies"]) / c8["seconds"], "latencies": c8["latencies"]},
+    ]
     for row in rows:
-        row["ratio_to_direct"] = row["images_per_s"] / direct_rate
-        row["pct_of_bound"] = 100 * row["images_per_s"] / bound
+        latencies = row.pop("latencies")
+        row.update(p50_s=statistics.median(latencies), p95_s=percentile(latencies, 0.95),
+                   ratio_to_direct=row["images_per_s"] / direct_rate, pct_of_bound=100 * row["images_per_s"] / bound)
+    vqa_direct, vqa_server = statistics.median(runs["vqa_direct"]), statistics.median(runs["vqa_server"])
     report = {
         "machine": {"device": args.device, "torch": torch.__version__, "threads": torch.get_num_threads(),
                     "cpu_count": os.cpu_count(), "dtype": str(dtype).removeprefix("torch.")},
         "gflop_per_caption": flops / 1e9, "matmul_peak_gflops": peak / 1e9, "compute_bound_images_per_s": bound,
         "captions": rows,
-        "five_questions": {"direct_s": direct_vqa, "server_s": server["vqa5"]["seconds"],
-                           "ratio": direct_vqa / server["vqa5"]["seconds"]},
+        "five_questions": {"direct_s": vqa_direct, "server_s": vqa_server, "ratio": vqa_direct / vqa_server},
         "startup_to_tools_list_s": startup,
     }
     if args.json:
@@ -238,7 +264,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {row['run']:<40} | {row['images_per_s']:8.2f} | {row['ratio_to_direct']:8.2f} | "
               f"{row['pct_of_bound']:10.0f} | {row['p50_s']:5.2f} | {row['p95_s']:5.2f} |")
     five = report["five_questions"]
-    print(f"\nfive questions about one image: direct {five['direct_s']:.2f} s, server {five['server_s']:.2f} s "
+    print(f"\nfive questions about one image (median of 2): direct {five['direct_s']:.2f} s, "
+          f"server {five['server_s']:.2f} s "
           f"({five['ratio']:.1f}x)")
     print(f"process start to tools/list answered (stdio, median of 5): {startup:.2f} s")
     return 0
