@@ -321,3 +321,29 @@ def test_float16_on_cpu_is_refused():
 
     with pytest.raises(ConfigError, match="bad setting dtype: float16 is not supported on the CPU"):
         resolve_dtype("float16", "cpu")
+
+
+def test_loading_one_model_does_not_block_the_others(service, image_paths, monkeypatch):
+    import threading
+
+    from mcp_server.vision import loading
+
+    _run(service.answer(image_paths[0], "what?"))  # blip-vqa is loaded
+    gate, started = threading.Event(), threading.Event()
+    real_load = loading.load_model
+
+    def slow_load(*args, **kwargs):
+        started.set()
+        gate.wait(30)
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(loading, "load_model", slow_load)
+    loader = threading.Thread(target=service.engine, args=("blip-base",))
+    loader.start()
+    assert started.wait(10)
+    try:
+        assert _run(asyncio.wait_for(service.answer(image_paths[1], "what?"), timeout=20)).model == "blip-vqa"
+    finally:
+        gate.set()
+        loader.join(30)
+    assert "blip-base" in service._engines

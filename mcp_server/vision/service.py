@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from ..config import Settings, Task
+from ..config import Settings
 from ..errors import AiNotesError, ModelUnavailableError
 from ..images import LoadedImage, load_image
 from ..results import (
@@ -52,24 +52,32 @@ class VisionService:
         self.local_paths = local_paths or bool(settings.images.allowed_roots)
         self.citations = citations or (lambda family, task: [])
         self._engines: dict[str, Engine] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the two fields below and the per-model locks
+        self._model_locks: dict[str, threading.Lock] = {}
         self._device: str | None = None
         self._dtype: Any = None
 
     # -- models -------------------------------------------------------------------------------
 
     def _runtime(self) -> tuple[str, Any]:
-        if self._device is None:
-            from .loading import resolve_device, resolve_dtype
+        with self._lock:
+            if self._device is None:
+                from .loading import resolve_device, resolve_dtype
 
-            device = resolve_device(self.settings.device)
-            self._dtype = resolve_dtype(self.settings.dtype, device)
-            self._device = device
-        return self._device, self._dtype
+                device = resolve_device(self.settings.device)
+                self._dtype = resolve_dtype(self.settings.dtype, device)
+                self._device = device
+            return self._device, self._dtype
 
     def engine(self, name: str) -> Engine:
         """The loaded engine for a configured model, loading it on first use (blocking)."""
-        with self._lock:  # one load per model, however many callers arrive at once
+        engine = self._engines.get(name)
+        if engine is not None:
+            return engine
+        with self._lock:
+            model_lock = self._model_locks.setdefault(name, threading.Lock())
+        # One load per model however many callers arrive; loading one model never blocks the others.
+        with model_lock:
             engine = self._engines.get(name)
             if engine is None:
                 from .engine import Engine
@@ -136,11 +144,8 @@ class VisionService:
                 " retry, or ask for fewer tokens or beams") from None
         return image, raw
 
-    def _family(self, name: str) -> str:
-        return self._engines[name].model.family
-
     def _cite(self, name: str, task: str) -> list[Citation]:
-        return self.citations(self._family(name), task)
+        return self.citations(self._engines[name].model.family, task)
 
     # -- operations ---------------------------------------------------------------------------
 
@@ -213,5 +218,3 @@ class VisionService:
 def _ms(start: float) -> float:
     return round((time.perf_counter() - start) * 1000, 1)
 
-
-TASK_OF: dict[str, Task] = {"caption": "caption", "answer": "vqa", "match": "match"}
