@@ -252,3 +252,16 @@ def test_start_up_answers_tools_list_without_importing_torch(tiny_config):
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=_env(), timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["8", "False", "False"]
+
+
+def test_prompts_guide_an_agent_through_the_tools(server):
+    async def go():
+        async with Client(server) as client:
+            listed = {p.name for p in (await client.list_prompts()).prompts}
+            prompt = await client.get_prompt("describe_image", {"image": "/tmp/cat.jpg"})
+            return listed, prompt
+
+    listed, prompt = run(go())
+    assert listed == {"describe_image", "explain_from_notes"}
+    text = prompt.messages[0].content.text
+    assert "'/tmp/cat.jpg'" in text and "caption_image" in text and "score_image_text" in text
