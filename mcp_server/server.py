@@ -115,8 +115,9 @@ def create_server(settings: Settings, *, local_paths: bool = True, base_url: str
             if task is not None:
                 task.cancel()
 
+    # WARNING, not INFO: every refused argument or busy reply would otherwise be a log line on stderr.
     server = _Server(name="ai-notes", title="AI notes", instructions=INSTRUCTIONS, lifespan=lifespan,
-                     version=_version())
+                     version=_version(), log_level="WARNING")
 
     def app(ctx: Context) -> AppContext:
         return ctx.request_context.lifespan_context

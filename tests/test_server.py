@@ -190,7 +190,7 @@ def test_http_with_token(tiny_config, image_paths, tmp_path):
         [sys.executable, "-m", "mcp_server", "serve", "--http", "--port", str(port), "--config", str(tiny_config)],
         env=_env(AI_NOTES_MCP_TOKEN=token, XDG_CACHE_HOME=str(tmp_path / "cache"), AI_NOTES_MCP_IMAGES=(
             f"{{allowed_roots: [{os.path.dirname(image_paths[0])}]}}")),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stdout=subprocess.DEVNULL, stderr=(tmp_path / "server.log").open("w"))
     url = f"http://127.0.0.1:{port}/mcp"
     try:
         deadline = time.monotonic() + 120
@@ -199,7 +199,7 @@ def test_http_with_token(tiny_config, image_paths, tmp_path):
                 status = httpx.get(url, timeout=2).status_code
                 break
             except httpx.TransportError:
-                assert proc.poll() is None, proc.stderr.read()
+                assert proc.poll() is None, (tmp_path / "server.log").read_text()
                 assert time.monotonic() < deadline, "server did not start"
                 time.sleep(0.3)
         assert status == 401

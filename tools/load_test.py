@@ -53,16 +53,16 @@ def peak_rss_mib(pid: int) -> float:
     return float("nan")
 
 
-def start_server(config: Path, port: int, max_queue: int, roots: str, cache: str) -> subprocess.Popen:
+def start_server(config: Path, port: int, max_queue: int, roots: str, cache: str, log: Path) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AI_NOTES_MCP_")}
     env.update(HF_HUB_OFFLINE="1", XDG_CACHE_HOME=cache, AI_NOTES_MCP_BATCHING=f"{{max_queue: {max_queue}}}",
                AI_NOTES_MCP_IMAGES=f"{{allowed_roots: [{roots}]}}")
     return subprocess.Popen([sys.executable, "-m", "mcp_server", "serve", "--http", "--port", str(port),
-                             "--config", str(config)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True)
+                             "--config", str(config)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=log.open("w"))  # a file, not a pipe: nobody drains a pipe under load
 
 
-async def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 120) -> None:
+async def wait_ready(url: str, proc: subprocess.Popen, log: Path, timeout: float = 120) -> None:
     import httpx2
 
     deadline = time.monotonic() + timeout
@@ -73,7 +73,7 @@ async def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 120) -> 
                 return
             except httpx2.TransportError:
                 if proc.poll() is not None:
-                    raise RuntimeError(f"server exited: {proc.stderr.read()[-500:]}") from None
+                    raise RuntimeError(f"server exited: {log.read_text()[-500:]}") from None
                 if time.monotonic() > deadline:
                     raise RuntimeError("server did not start in time") from None
                 await asyncio.sleep(0.2)
@@ -127,9 +127,10 @@ def run(calls: int = 200, clients: int = 20, max_queue: int = 8, deadline_s: flo
         images = make_images(folder / "images", 40)
         port = free_port()
         url = f"http://127.0.0.1:{port}/mcp"
-        proc = start_server(config, port, max_queue, str(folder / "images"), str(folder / "cache"))
+        log = folder / "server.log"
+        proc = start_server(config, port, max_queue, str(folder / "images"), str(folder / "cache"), log)
         try:
-            asyncio.run(wait_ready(url, proc))
+            asyncio.run(wait_ready(url, proc, log))
             start = time.perf_counter()
             outcomes = asyncio.run(drive(url, images, calls, clients, deadline_s))
             seconds = time.perf_counter() - start

@@ -52,32 +52,29 @@ class VisionService:
         self.local_paths = local_paths or bool(settings.images.allowed_roots)
         self.citations = citations or (lambda family, task: [])
         self._engines: dict[str, Engine] = {}
-        self._lock = threading.Lock()  # guards the two fields below and the per-model locks
-        self._model_locks: dict[str, threading.Lock] = {}
+        self._load_lock = threading.Lock()  # guards loading, and the device and dtype it resolves
         self._device: str | None = None
         self._dtype: Any = None
 
     # -- models -------------------------------------------------------------------------------
 
     def _runtime(self) -> tuple[str, Any]:
-        with self._lock:
-            if self._device is None:
-                from .loading import resolve_device, resolve_dtype
+        if self._device is None:
+            from .loading import resolve_device, resolve_dtype
 
-                device = resolve_device(self.settings.device)
-                self._dtype = resolve_dtype(self.settings.dtype, device)
-                self._device = device
-            return self._device, self._dtype
+            device = resolve_device(self.settings.device)
+            self._dtype = resolve_dtype(self.settings.dtype, device)
+            self._device = device
+        return self._device, self._dtype
 
     def engine(self, name: str) -> Engine:
         """The loaded engine for a configured model, loading it on first use (blocking)."""
         engine = self._engines.get(name)
-        if engine is not None:
+        if engine is not None:  # loaded models never wait for a load in progress
             return engine
-        with self._lock:
-            model_lock = self._model_locks.setdefault(name, threading.Lock())
-        # One load per model however many callers arrive; loading one model never blocks the others.
-        with model_lock:
+        # One load at a time: transformers' from_pretrained is not thread-safe (its meta-device
+        # initialisation is process-wide), and one load per model however many callers arrive.
+        with self._load_lock:
             engine = self._engines.get(name)
             if engine is None:
                 from .engine import Engine
