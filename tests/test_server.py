@@ -223,8 +223,9 @@ def test_http_with_token(tiny_config, image_paths, tmp_path):
         page = httpx.get(hit_url.split("#")[0], headers={"Authorization": f"Bearer {token}"})
         assert page.status_code == 200 and "<html" in page.text.lower()
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        from load_test import stop
+
+        stop(proc)
 
 
 def test_public_bind_without_token_refuses_to_start(tiny_config):

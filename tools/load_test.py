@@ -53,6 +53,16 @@ def peak_rss_mib(pid: int) -> float:
     return float("nan")
 
 
+def stop(proc: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL if the server has not exited within 10 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
 def start_server(config: Path, port: int, max_queue: int, roots: str, cache: str, log: Path) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AI_NOTES_MCP_")}
     env.update(HF_HUB_OFFLINE="1", XDG_CACHE_HOME=cache, AI_NOTES_MCP_BATCHING=f"{{max_queue: {max_queue}}}",
@@ -137,8 +147,7 @@ def run(calls: int = 200, clients: int = 20, max_queue: int = 8, deadline_s: flo
             rss = peak_rss_mib(proc.pid)
             alive = proc.poll() is None
         finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+            stop(proc)
     answered = outcomes["ok"] + outcomes["busy"] + outcomes["wrong_image"] + len(outcomes["errors"])
     return {"calls": calls, "clients": clients, "max_queue": max_queue, "answered": answered,
             "ok": outcomes["ok"], "busy": outcomes["busy"], "wrong_image": outcomes["wrong_image"],
