@@ -119,12 +119,15 @@ def create_server(settings: Settings, *, local_paths: bool = True, base_url: str
     server = _Server(name="ai-notes", title="AI notes", instructions=INSTRUCTIONS, lifespan=lifespan,
                      version=_version(), log_level="WARNING")
 
+    # Tools that take an image reach the open web only when URL inputs are allowed.
+    reads_images = READ_ONLY.model_copy(update={"open_world_hint": settings.images.allow_urls})
+
     def app(ctx: Context) -> AppContext:
         return ctx.request_context.lifespan_context
 
     # -- vision --------------------------------------------------------------------------------
 
-    @server.tool(annotations=READ_ONLY)
+    @server.tool(annotations=reads_images)
     async def caption_image(
         image: Image,
         ctx: Context,
@@ -152,7 +155,7 @@ def create_server(settings: Settings, *, local_paths: bool = True, base_url: str
                                repetition_penalty=repetition_penalty)
         return await app(ctx).vision.caption(image, options, model)
 
-    @server.tool(annotations=READ_ONLY)
+    @server.tool(annotations=reads_images)
     async def caption_images(
         images: Annotated[list[Image], Field(min_length=1, max_length=MAX_IMAGES,
                                              description=f"1 to {MAX_IMAGES} images, each as for caption_image.")],
@@ -184,7 +187,7 @@ def create_server(settings: Settings, *, local_paths: bool = True, base_url: str
 
         return await app(ctx).vision.caption_many(images, options, model, progress=progress)
 
-    @server.tool(annotations=READ_ONLY)
+    @server.tool(annotations=reads_images)
     async def answer_question(
         image: Image,
         question: Annotated[str, Field(min_length=1, max_length=500, description="One question about the image.")],
@@ -203,7 +206,7 @@ def create_server(settings: Settings, *, local_paths: bool = True, base_url: str
         options = make_options(AnswerOptions, max_new_tokens=max_new_tokens, num_beams=num_beams)
         return await app(ctx).vision.answer(image, question, options, model)
 
-    @server.tool(annotations=READ_ONLY)
+    @server.tool(annotations=reads_images)
     async def score_image_text(
         image: Image,
         texts: Annotated[list[Annotated[str, Field(min_length=1, max_length=500)]],

@@ -266,3 +266,17 @@ def test_prompts_guide_an_agent_through_the_tools(server):
     assert listed == {"describe_image", "explain_from_notes"}
     text = prompt.messages[0].content.text
     assert "'/tmp/cat.jpg'" in text and "caption_image" in text and "score_image_text" in text
+
+
+def test_image_tools_are_open_world_only_when_urls_are_allowed(tiny_config):
+    from mcp_server.config import load_settings
+
+    async def hints(settings):
+        async with Client(create_server(settings)) as client:
+            return {t.name: t.annotations.open_world_hint for t in (await client.list_tools()).tools}
+
+    closed = run(hints(load_settings(tiny_config, environ={})))
+    opened = run(hints(load_settings(tiny_config, environ={"AI_NOTES_MCP_IMAGES": "{allow_urls: true}"})))
+    image_tools = {"caption_image", "caption_images", "answer_question", "score_image_text"}
+    assert not any(closed.values())
+    assert {name for name, hint in opened.items() if hint} == image_tools
