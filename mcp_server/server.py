@@ -64,6 +64,11 @@ def _arg(options: type, name: str, type_: Any) -> Any:
     return Annotated[(type_, *field.metadata, Field(description=field.description))]
 
 
+def _caption_options(arguments: dict[str, Any]) -> CaptionOptions:
+    """The caption tools' option arguments (named as CaptionOptions' fields) as one validated object."""
+    return make_options(CaptionOptions, **{k: v for k, v in arguments.items() if k in CaptionOptions.model_fields})
+
+
 _CAPTION = CaptionOptions()
 _ANSWER = AnswerOptions()
 Image = Annotated[str, Field(min_length=1, description=(
@@ -149,10 +154,7 @@ def create_server(settings: Settings, *, local_paths: bool = True, base_url: str
         diagrams (use answer_question for a specific question). Captions can name things that are not there;
         see the citations. Typical cost: about 1-2 s per image on a CPU; more beams or captions cost more.
         """
-        options = make_options(CaptionOptions, prompt=prompt, num_captions=num_captions,
-                               max_new_tokens=max_new_tokens, min_new_tokens=min_new_tokens, num_beams=num_beams,
-                               sampling=sampling, temperature=temperature, top_p=top_p,
-                               repetition_penalty=repetition_penalty)
+        options = _caption_options(locals())
         return await app(ctx).vision.caption(image, options, model)
 
     @server.tool(annotations=reads_images)
@@ -177,10 +179,7 @@ def create_server(settings: Settings, *, local_paths: bool = True, base_url: str
         only (the others still succeed). Sends a progress notification as each image finishes when the client
         asks for progress. Same strengths and limits as caption_image.
         """
-        options = make_options(CaptionOptions, prompt=prompt, num_captions=num_captions,
-                               max_new_tokens=max_new_tokens, min_new_tokens=min_new_tokens, num_beams=num_beams,
-                               sampling=sampling, temperature=temperature, top_p=top_p,
-                               repetition_penalty=repetition_penalty)
+        options = _caption_options(locals())
 
         async def progress(done: int, total: int) -> None:
             await ctx.report_progress(done, total, f"{done} of {total} images captioned")
