@@ -31,9 +31,10 @@ def tiny_config(tiny_dir) -> Path:
 
 @pytest.fixture(scope="session")
 def settings(tiny_config):
+    """The tiny models in float32: results are compared with the direct way's, which runs in float32."""
     from mcp_server.config import load_settings
 
-    return load_settings(tiny_config, environ={})
+    return load_settings(tiny_config, environ={"AI_NOTES_MCP_DTYPE": "float32"})
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 import torch
@@ -347,3 +348,58 @@ def test_loading_one_model_does_not_block_the_others(service, image_paths, monke
         gate.set()
         loader.join(30)
     assert "blip-base" in service._engines
+
+
+@pytest.mark.parametrize("name, cls", [("blip-base", "BlipForConditionalGeneration"),
+                                       ("blip-vqa", "BlipForQuestionAnswering"),
+                                       ("blip-itm", "BlipForImageTextRetrieval")])
+def test_blip_fused_attention_encoder_equals_the_library_vision_model(settings, image_paths, name, cls):
+    from mcp_server.vision.blip import vision_features
+
+    model, processor = _direct(settings, name, cls)
+    images = [Image.open(p).convert("RGB") for p in image_paths]
+    pixels = processor(images=images, return_tensors="pt")["pixel_values"]
+    with torch.inference_mode():
+        expected = model.vision_model(pixel_values=pixels).last_hidden_state
+        torch.testing.assert_close(vision_features(model.vision_model, pixels), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_requests_queued_while_a_batch_encodes_join_it(settings, service, image_paths):
+    options = CaptionOptions(max_new_tokens=6, num_beams=1)
+    alone = VisionService(settings)
+    expected = [_run(alone.caption(p, options)).captions for p in image_paths]
+    alone.close()
+
+    engine = service.engine("blip-base")
+    original, calls = engine.model.encode, []
+
+    def encode(pixels):  # the first image's encoding lasts until the three others are queued
+        calls.append(pixels.shape[0])
+        deadline = time.monotonic() + 10
+        while len(calls) == 1 and engine.queued() < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return original(pixels)
+
+    async def first_then_three():
+        first = asyncio.create_task(service.caption(image_paths[0], options))
+        while not calls:  # the worker is encoding the first image
+            await asyncio.sleep(0.01)
+        rest = asyncio.gather(*(service.caption(p, options) for p in image_paths[1:]))
+        return [await first, *await rest]
+
+    engine.model.encode = encode
+    results = _run(first_then_three())
+    assert [r.captions for r in results] == expected
+    assert calls == [1, 3]  # the three were encoded once they had queued...
+    assert engine.batches == 1  # ...and joined the first one's text side
+
+
+def test_bfloat16_runs_every_task(settings, image_paths):
+    service = VisionService(settings.model_copy(update={"dtype": "bfloat16"}))
+    caption = _run(service.caption(image_paths[0], CaptionOptions(max_new_tokens=5)))
+    answer = _run(service.answer(image_paths[0], "what is it?"))
+    match = _run(service.match(image_paths[0], ["a red square", "a dog"]))
+    assert caption.captions[0] and answer.answer is not None and 0.0 <= match.scores[0].score <= 1.0
+    assert {service._engines[n].model.dtype for n in ("blip-base", "blip-vqa", "blip-itm")} == {torch.bfloat16}
+    assert service.list_models().dtype == "bfloat16"
+    service.close()

@@ -2,7 +2,12 @@
 
 The calls follow the model cards and transformers' own ``generate`` methods, split in two so that the
 vision encoder's output can be cached per image and reused by every later request:
-``encode`` runs ``vision_model``; the text side runs from those features.
+``encode`` runs the vision transformer; the text side runs from those features.
+
+transformers 5's BLIP attention is eager only (no ``attn_implementation``), and at 577 tokens per image its
+softmax and scaling alone cost a third of the encoder's time. ``vision_features`` runs the same modules with
+the attention computed by ``scaled_dot_product_attention`` instead; a test holds it equal to the library's
+``vision_model``.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import torch
 import transformers
-from torch.nn.functional import normalize
+from torch.nn.functional import normalize, scaled_dot_product_attention
 
 from .generation import generate_kwargs
 
@@ -26,6 +31,24 @@ ARCHITECTURES = {
     "BlipForQuestionAnswering": "vqa",
     "BlipForImageTextRetrieval": "match",
 }
+
+
+def vision_features(vision_model, pixel_values: torch.Tensor) -> torch.Tensor:
+    """``vision_model(pixel_values).last_hidden_state``, with fused (SDPA) attention; same modules, same weights."""
+    hidden = vision_model.embeddings(pixel_values)
+    for layer in vision_model.encoder.layers:
+        hidden = hidden + _self_attention(layer.self_attn, layer.layer_norm1(hidden))
+        hidden = hidden + layer.mlp(layer.layer_norm2(hidden))
+    return vision_model.post_layernorm(hidden)
+
+
+def _self_attention(attention, hidden: torch.Tensor) -> torch.Tensor:
+    """BlipAttention.forward's arithmetic: one qkv projection, softmax(q k^T * scale) v, the output projection."""
+    batch, tokens, width = hidden.shape
+    qkv = attention.qkv(hidden).view(batch, tokens, 3, attention.num_heads, attention.head_dim)
+    query, key, value = qkv.permute(2, 0, 3, 1, 4).unbind(0)
+    context = scaled_dot_product_attention(query, key, value, scale=attention.scale)
+    return attention.projection(context.transpose(1, 2).reshape(batch, tokens, width))
 
 
 class BlipModel:
@@ -52,7 +75,7 @@ class BlipModel:
 
     def encode(self, pixel_values: torch.Tensor) -> torch.Tensor:
         pixel_values = pixel_values.to(self.device, self.dtype)
-        return self.model.vision_model(pixel_values=pixel_values).last_hidden_state
+        return vision_features(self.model.vision_model, pixel_values)
 
     def _ones(self, features: torch.Tensor) -> torch.Tensor:
         return torch.ones(features.shape[:-1], dtype=torch.long, device=features.device)

@@ -1,7 +1,8 @@
 """The engine: one worker thread per loaded model, fed by a bounded queue shared by every caller.
 
 A request is one image and one task. The worker takes the oldest request, waits up to ``max_wait_ms``
-for others whose task and options agree, and runs them as one batch (up to ``max_batch``). The vision
+for others whose task and options agree, and runs them as one batch (up to ``max_batch``); requests that
+queue while the batch's images are encoded join it before its text side runs. The vision
 side's output is kept in an LRU cache per image digest, so a second question, another caption setting or
 a match on the same image runs only the text side. Callers preprocess and decode in their own threads;
 the worker only runs the model.
@@ -126,13 +127,13 @@ class Engine:
             batch = self._next_batch()
             if batch is None:
                 return
-            # A request cancelled while queued is dropped here, before any work is done for it.
-            batch = [r for r in batch if r.future.set_running_or_notify_cancel()]
+            batch = _started(batch)  # a request cancelled while queued is dropped before any work is done for it
             if not batch:
                 continue
             try:
                 with torch.inference_mode():
-                    results = self._execute(batch)
+                    features = self._join_late(batch, self._features(batch))
+                    results = self._text_side(batch, features)
                 for request, result in zip(batch, results, strict=True):
                     request.future.set_result(result)
             except Exception as exc:  # a failed batch fails only its own requests
@@ -154,17 +155,40 @@ class Engine:
             batch = [first]
             deadline = time.monotonic() + self.max_wait
             while len(batch) < self.max_batch:
-                for request in list(self._queue):
-                    if request.key == first.key:
-                        self._queue.remove(request)
-                        batch.append(request)
-                        if len(batch) == self.max_batch:
-                            break
+                batch += self._take(first.key, self.max_batch - len(batch))
                 remaining = deadline - time.monotonic()
                 if len(batch) == self.max_batch or remaining <= 0 or self._closed:
                     break
                 self._cond.wait(remaining)
             return batch
+
+    def _take(self, key: Hashable, limit: int) -> list[Request]:
+        """Remove up to ``limit`` queued requests with this key, oldest first. The caller holds the lock."""
+        taken: list[Request] = []
+        kept: collections.deque[Request] = collections.deque()
+        for request in self._queue:
+            (taken if request.key == key and len(taken) < limit else kept).append(request)
+        self._queue = kept
+        return taken
+
+    def _join_late(self, batch: list[Request], features: torch.Tensor) -> torch.Tensor:
+        """Let requests that queued while ``batch`` was encoded join it (in place) before its text side runs.
+
+        Encoding is compute-bound and costs the same per image at any batch size, while one decoding step
+        costs about as much for one row as for eight (it is bound by reading the weights), so a request that
+        joins here saves a whole decoding pass of its own. Callers that arrive out of step (as concurrent
+        agents do) thus still meet in full batches.
+        """
+        import torch
+
+        while len(batch) < self.max_batch:
+            with self._cond:
+                late = _started(self._take(batch[0].key, self.max_batch - len(batch)))
+            if not late:
+                return features
+            batch.extend(late)  # before encoding them, so that a failure fails them too
+            features = torch.cat([features, self._features(late)])
+        return features
 
     def _features(self, batch: list[Request]) -> torch.Tensor:
         """Features for every request, running the vision side once per distinct uncached image."""
@@ -190,9 +214,8 @@ class Engine:
                 self.cache.put(digest, value)
         return torch.stack([found[r.digest] for r in batch])
 
-    def _execute(self, batch: list[Request]) -> list[Any]:
+    def _text_side(self, batch: list[Request], features: torch.Tensor) -> list[Any]:
         self.batches += 1
-        features = self._features(batch)
         first = batch[0]
         if first.task == "caption":
             ids = self.model.caption_ids(features, first.options)
@@ -204,3 +227,8 @@ class Engine:
         if first.task == "match":
             return self.model.match(features, [r.payload for r in batch], first.options)
         raise AiNotesError(f"unknown task {first.task!r}")
+
+
+def _started(requests: list[Request]) -> list[Request]:
+    """The requests still wanted, now marked running (so that they can no longer be cancelled)."""
+    return [r for r in requests if r.future.set_running_or_notify_cancel()]
