@@ -77,6 +77,30 @@ def test_blip_answers_batched_equal_direct_generate(settings, service, image_pat
     assert [r.answer for r in results] == direct
 
 
+@pytest.mark.parametrize("num_beams", [1, 3])
+def test_questions_of_any_length_share_one_batch_and_equal_lone_answers(settings, image_paths, num_beams):
+    model, processor = _direct(settings, "blip-vqa", "BlipForQuestionAnswering")
+    questions = ["what?", "what color is it?", "is there a dog in the picture on the left?", "how many?", "why?"]
+    assert len({len(processor.tokenizer(q)["input_ids"]) for q in questions}) > 2  # the batch needs padding
+    image = Image.open(image_paths[2]).convert("RGB")
+    direct = []
+    for question in questions:
+        inputs = processor(images=image, text=question, return_tensors="pt")
+        with torch.no_grad():
+            out = model.generate(**inputs, max_new_tokens=6, num_beams=num_beams)
+        direct.append(processor.decode(out[0], skip_special_tokens=True).strip())
+    assert len(set(direct)) > 1, "the tiny model must tell the questions apart for this test to mean anything"
+
+    patient = settings.model_copy(update={"batching": settings.batching.model_copy(update={"max_wait_ms": 500})})
+    service = VisionService(patient)
+    engine = service.engine("blip-vqa")
+    options = AnswerOptions(max_new_tokens=6, num_beams=num_beams)
+    results = _run(_gather(*(service.answer(image_paths[2], q, options) for q in questions)))
+    assert [r.answer for r in results] == direct
+    assert (engine.batches, engine.encoded_images) == (1, 1)
+    service.close()
+
+
 @pytest.mark.parametrize("method", ["itm", "itc"])
 def test_blip_match_scores_equal_direct_forward(settings, service, image_paths, method):
     model, processor = _direct(settings, "blip-itm", "BlipForImageTextRetrieval")

@@ -36,8 +36,5 @@ class VisionModel(Protocol):
     def match(self, features: torch.Tensor, texts: list[list[str]], method: MatchMethod) -> list[list[float]]:
         """Scores of each image against its own texts, in input order."""
 
-    def batch_group(self, task: str, payload: object) -> object:
-        """Requests batch together only when this agrees (None: no constraint beyond task and options)."""
-
     def decode(self, ids: torch.Tensor, prompt: str | None = None) -> list[str]:
         """Token ids -> text. Runs outside the worker."""

@@ -8,6 +8,12 @@ transformers 5's BLIP attention is eager only (no ``attn_implementation``), and 
 softmax and scaling alone cost a third of the encoder's time. ``vision_features`` runs the same modules with
 the attention computed by ``scaled_dot_product_attention`` instead; a test holds it equal to the library's
 ``vision_model``.
+
+The same library drops the encoder's padding mask on its way into the text side's cross-attention
+(``BlipTextAttention.forward`` does not pass ``encoder_attention_mask`` on), so a question padded to share a
+batch would attend to its padding. ``_pass_cross_attention_masks`` hooks our own instances (a forward
+pre-hook, the library's code untouched) to hand the mask through; questions of any length then batch
+together and every row equals a lone call (tested).
 """
 
 from __future__ import annotations
@@ -51,6 +57,20 @@ def _self_attention(attention, hidden: torch.Tensor) -> torch.Tensor:
     return attention.projection(context.transpose(1, 2).reshape(batch, tokens, width))
 
 
+def _pass_cross_attention_masks(model) -> None:
+    """Give each cross-attention the padding mask its caller received but did not pass on (see the docstring)."""
+
+    def hand_over(_module, args, kwargs):
+        if kwargs.get("encoder_hidden_states") is not None and kwargs.get("encoder_attention_mask") is None:
+            kwargs["encoder_attention_mask"] = kwargs.get("attention_mask")
+        return args, kwargs
+
+    for module in model.modules():
+        cross = getattr(module, "crossattention", None)  # BlipTextLayer's, in the text encoder and decoder
+        if cross is not None:
+            cross.self.register_forward_pre_hook(hand_over, with_kwargs=True)
+
+
 class BlipModel:
     family = "blip"
 
@@ -62,6 +82,7 @@ class BlipModel:
         self.tasks = frozenset({ARCHITECTURES[type(model).__name__]})
         self.device = model.device
         self.dtype = model.dtype
+        _pass_cross_attention_masks(model)
 
     @classmethod
     def load(cls, source: str, architecture: str, device: str, dtype: torch.dtype) -> BlipModel:
@@ -111,7 +132,7 @@ class BlipModel:
             eos_token_id=self.text_config.sep_token_id,
             pad_token_id=self.text_config.pad_token_id,
             encoder_hidden_states=question_states,
-            encoder_attention_mask=self._ones(question_states),  # as transformers' generate; see batch_group
+            encoder_attention_mask=text["attention_mask"],  # honoured: see _pass_cross_attention_masks
             max_new_tokens=options.max_new_tokens,
             num_beams=options.num_beams,
             do_sample=False,
@@ -146,14 +167,6 @@ class BlipModel:
             out.append(values[start : start + len(group)])
             start += len(group)
         return out
-
-    def batch_group(self, task: str, payload: object) -> object:
-        # transformers' BLIP text decoder drops encoder_attention_mask in cross-attention (BlipTextSelfAttention
-        # reads its own, unset, argument), so padded questions would leak into the answer. Batching only
-        # questions of equal token length needs no padding and keeps every row identical to a lone call.
-        if task == "vqa":
-            return len(self.tokenizer(payload)["input_ids"])
-        return None
 
     def decode(self, ids: torch.Tensor, prompt: str | None = None) -> list[str]:
         return [t.strip() for t in self.tokenizer.batch_decode(ids, skip_special_tokens=True)]

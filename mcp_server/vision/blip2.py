@@ -82,9 +82,6 @@ class Blip2Model:
     def match(self, features: torch.Tensor, texts: list[list[str]], method: MatchMethod) -> list[list[float]]:
         raise NotImplementedError("BLIP-2 conditional generation checkpoints do not score image-text matches")
 
-    def batch_group(self, task: str, payload: object) -> object:
-        return None  # OPT honours the attention mask: left-padded prompts batch freely
-
     def decode(self, ids: torch.Tensor, prompt: str | None = None) -> list[str]:
         texts = [t.strip() for t in self.tokenizer.batch_decode(ids, skip_special_tokens=True)]
         # A caption continues its prompt, as BLIP's do: keep the prompt in front.

@@ -39,12 +39,11 @@ class Request:
     pixels: torch.Tensor | None = None  # None when the features were cached at submit time
     features: torch.Tensor | None = None
     payload: Any = None  # the question, or the texts to match
-    group: Hashable = None  # a family's own batching constraint (see VisionModel.batch_group)
     future: Future = field(default_factory=Future)
 
     @property
-    def key(self) -> tuple[str, Hashable, Hashable]:
-        return (self.task, self.options, self.group)
+    def key(self) -> tuple[str, Hashable]:
+        return (self.task, self.options)
 
 
 class FeatureCache:

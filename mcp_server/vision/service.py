@@ -128,8 +128,7 @@ class VisionService:
         def prepare() -> Request:
             features = engine.cache.get(image.sha256)  # pinned: eviction before the batch runs cannot lose it
             pixels = None if features is not None else engine.model.preprocess(image.image)
-            return Request(task, options, image.sha256, pixels=pixels, features=features, payload=payload,
-                           group=engine.model.batch_group(task, payload))
+            return Request(task, options, image.sha256, pixels=pixels, features=features, payload=payload)
 
         future = engine.submit(await asyncio.to_thread(prepare))
         try:
