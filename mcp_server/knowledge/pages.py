@@ -20,6 +20,10 @@ import yaml
 from ..config import Settings
 from ..errors import ConfigError
 
+# libyaml's safe loader when PyYAML has it (about ten times faster than the pure-Python one): the pages and
+# the catalog are read while the server starts.
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 # Pages that tools/site_hooks.py generates from notes/data/*.yaml at build time; a stray file
 # with one of these names is replaced by the generated page in the site, so it is not indexed.
 GENERATED_PAGES = frozenset(
@@ -98,7 +102,7 @@ def parse_page(path: str, text: str) -> Page:
     match = _FRONT_MATTER.match(text)
     if match:
         try:
-            loaded = yaml.safe_load(match.group(1))
+            loaded = yaml.load(match.group(1), Loader=SAFE_LOADER)
         except yaml.YAMLError as exc:
             raise ConfigError(f"notes page {path}: front matter is not valid YAML ({exc.__class__.__name__})") from exc
         meta = loaded if isinstance(loaded, dict) else {}
