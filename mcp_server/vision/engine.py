@@ -173,7 +173,7 @@ class Engine:
     def _join_late(self, batch: list[Request], features: torch.Tensor) -> torch.Tensor:
         """Let requests that queued while ``batch`` was encoded join it (in place) before its text side runs.
 
-        Encoding is compute-bound and costs the same per image at any batch size, while one decoding step
+        Encoding is compute-bound and costs about the same per image at any batch size, while one decoding step
         costs about as much for one row as for eight (it is bound by reading the weights), so a request that
         joins here saves a whole decoding pass of its own. Callers that arrive out of step (as concurrent
         agents do) thus still meet in full batches.
