@@ -1,13 +1,14 @@
 """Benchmark: this server against the direct Hugging Face way, in one run, on one machine.
 
-    python tools/bench.py [--device cpu|cuda] [--images N] [--tokens T] [--json] [--models DIR]
+    python tools/bench.py [--device cpu|cuda] [--concurrency C] [--max-batch B] [--images N] [--tokens T]
+                          [--json] [--models DIR]
 
 Measures, with blip-base-sized random-weight checkpoints (speed does not depend on the weights' values):
   a) direct: one ``generate`` per image, fp32, sequential (what a user writes by hand with transformers 5,
      which no longer has an image-to-text pipeline);
   b) the server through an MCP client (in memory) at concurrency 1 (alternating image by image with the
-     direct way, so a noisy machine's drift hits both alike) and 8 (three rounds, the median reported, the
-     direct way running again after each);
+     direct way, so a noisy machine's drift hits both alike) and C callers at once (``--concurrency``, 8 by
+     default; three rounds, the median reported, the direct way running again after each);
   c) five questions about one image: five direct VQA calls against five concurrent answer_question calls,
      alternating, twice;
   d) the machine's measured matrix-multiply peak in the dtype the server uses, and the FLOPs of one caption
@@ -124,7 +125,7 @@ class Direct:
         return time.perf_counter() - start
 
 
-async def measure(settings, direct: Direct, sets: dict[str, list[str]], tokens: int) -> dict:
+async def measure(settings, direct: Direct, sets: dict, tokens: int, concurrency: int) -> dict:
     """Direct and server runs alternate in one process, so drift of a noisy machine hits both alike."""
     from mcp import Client
 
@@ -150,9 +151,9 @@ async def measure(settings, direct: Direct, sets: dict[str, list[str]], tokens: 
             out["direct"].append(await asyncio.to_thread(direct.caption, direct_image))
             out["c1"].append(await timed_caption(server_image))
 
-        # Concurrency 8, three rounds: eight callers share the server; the direct way runs again after each.
-        out["c8"] = []
-        for round_images, direct_images in zip(sets["c8"], sets["direct_after"], strict=True):
+        # Three rounds of `concurrency` callers sharing the server; the direct way runs again after each.
+        out["concurrent"] = []
+        for round_images, direct_images in zip(sets["concurrent"], sets["direct_after"], strict=True):
             queue, latencies = list(round_images), []
 
             async def caller(queue=queue, latencies=latencies) -> None:
@@ -160,8 +161,8 @@ async def measure(settings, direct: Direct, sets: dict[str, list[str]], tokens: 
                     latencies.append(await timed_caption(queue.pop()))
 
             start = time.perf_counter()
-            await asyncio.gather(*(caller() for _ in range(8)))
-            out["c8"].append({"seconds": time.perf_counter() - start, "latencies": latencies})
+            await asyncio.gather(*(caller() for _ in range(concurrency)))
+            out["concurrent"].append({"seconds": time.perf_counter() - start, "latencies": latencies})
             for path in direct_images:
                 out["direct"].append(await asyncio.to_thread(direct.caption, path))
 
@@ -205,7 +206,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--images", type=int, default=8,
-                        help="images per measured phase (each of the three concurrency-8 rounds uses twice as many)")
+                        help="images per measured phase (each concurrent round uses twice as many, at least two "
+                             "per caller)")
+    parser.add_argument("--concurrency", type=int, default=8, help="callers at once in the concurrent rounds")
     parser.add_argument("--tokens", type=int, default=20)
     parser.add_argument("--models", type=Path, default=ROOT / ".bench-models", help="where base checkpoints live")
     parser.add_argument("--max-batch", type=int, default=8)
@@ -230,27 +233,27 @@ def main(argv: list[str] | None = None) -> int:
         folder = Path(tmp)
         n = args.images
         sets = {"direct": make_images(folder, n, 1), "c1": make_images(folder, n, 2),
-                "c8": [make_images(folder, 2 * n, 30 + r) for r in range(3)],
+                "concurrent": [make_images(folder, max(2 * n, 2 * args.concurrency), 30 + r) for r in range(3)],
                 "direct_after": [make_images(folder, n // 2 or 1, 40 + r) for r in range(3)],
                 "warmup": make_images(folder, 2, 5), "vqa_direct": make_images(folder, 2, 6),
                 "vqa_server": make_images(folder, 2, 7)}
         direct = Direct(caption_source, vqa_source, args.device, args.tokens)
         flops = direct.caption_flops(sets["warmup"][1])
-        runs = asyncio.run(measure(settings, direct, sets, args.tokens))
+        runs = asyncio.run(measure(settings, direct, sets, args.tokens, args.concurrency))
         del direct
     peak = matmul_peak(dtype, args.device)
 
     bound = peak / flops  # images/s if every FLOP ran at the matmul peak
     direct_rate = 1 / statistics.median(runs["direct"])
     c1_rate = 1 / statistics.median(runs["c1"])
-    c8_rate = statistics.median(len(r["latencies"]) / r["seconds"] for r in runs["c8"])
-    c8_latencies = [latency for r in runs["c8"] for latency in r["latencies"]]
+    round_rates = [len(r["latencies"]) / r["seconds"] for r in runs["concurrent"]]
+    round_latencies = [latency for r in runs["concurrent"] for latency in r["latencies"]]
     rows = [
         {"run": "direct generate, fp32, sequential", "images_per_s": direct_rate, "latencies": runs["direct"]},
         {"run": f"server, concurrency 1 ({str(dtype).removeprefix('torch.')})", "images_per_s": c1_rate,
          "latencies": runs["c1"]},
-        {"run": f"server, concurrency 8 ({str(dtype).removeprefix('torch.')})",
-         "images_per_s": c8_rate, "latencies": c8_latencies},
+        {"run": f"server, concurrency {args.concurrency} ({str(dtype).removeprefix('torch.')})",
+         "images_per_s": statistics.median(round_rates), "latencies": round_latencies},
     ]
     for row in rows:
         latencies = row.pop("latencies")
@@ -263,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         "gflop_per_caption": flops / 1e9, "matmul_peak_gflops": peak / 1e9, "compute_bound_images_per_s": bound,
         "captions": rows,
         "five_questions": {"direct_s": vqa_direct, "server_s": vqa_server, "ratio": vqa_direct / vqa_server},
-        "concurrency_8_rounds_images_per_s": [len(r["latencies"]) / r["seconds"] for r in runs["c8"]],
+        "concurrent_rounds_images_per_s": round_rates,
         "startup_to_tools_list_s": startup,
     }
     if args.json:
@@ -279,8 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows:
         print(f"| {row['run']:<40} | {row['images_per_s']:8.2f} | {row['ratio_to_direct']:8.2f} | "
               f"{row['pct_of_bound']:10.0f} | {row['p50_s']:5.2f} | {row['p95_s']:5.2f} |")
-    rounds = ", ".join(f"{rate:.2f}" for rate in report["concurrency_8_rounds_images_per_s"])
-    print(f"\nconcurrency 8, images/s in each round: {rounds} (the table gives their median)")
+    rounds = ", ".join(f"{rate:.2f}" for rate in round_rates)
+    print(f"\nconcurrency {args.concurrency}, images/s in each round: {rounds} (the table gives their median)")
     five = report["five_questions"]
     print(f"five questions about one image (median of 2): direct {five['direct_s']:.2f} s, "
           f"server {five['server_s']:.2f} s "
