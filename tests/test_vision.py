@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import time
 
 import pytest
@@ -11,7 +12,10 @@ import transformers
 from PIL import Image
 
 from mcp_server.errors import BadInputError, BusyError, ModelUnavailableError
+from mcp_server.vision.blip import BlipModel
+from mcp_server.vision.blip2 import Blip2Model
 from mcp_server.vision.options import AnswerOptions, CaptionOptions
+from mcp_server.vision.packing import PackedLinear, can_pack, pack_linears
 from mcp_server.vision.service import VisionService
 
 
@@ -425,5 +429,50 @@ def test_bfloat16_runs_every_task(settings, image_paths):
     match = _run(service.match(image_paths[0], ["a red square", "a dog"]))
     assert caption.captions[0] and answer.answer is not None and 0.0 <= match.scores[0].score <= 1.0
     assert {service._engines[n].model.dtype for n in ("blip-base", "blip-vqa", "blip-itm")} == {torch.bfloat16}
+    packed = any(isinstance(m, PackedLinear) for m in service._engines["blip-base"].model.model.modules())
+    assert packed == can_pack("cpu", torch.bfloat16)
     assert service.list_models().dtype == "bfloat16"
     service.close()
+
+
+@pytest.mark.skipif(not can_pack("cpu", torch.bfloat16), reason="this CPU has no native bf16 oneDNN kernels")
+@pytest.mark.parametrize("name, cls", [("blip-base", "BlipForConditionalGeneration"),
+                                       ("blip-vqa", "BlipForQuestionAnswering"),
+                                       ("blip-itm", "BlipForImageTextRetrieval"),
+                                       ("blip2-opt", "Blip2ForConditionalGeneration")])
+def test_packed_bf16_linears_give_the_plain_layers_results(settings, image_paths, name, cls):
+    source = settings.models[name].source
+    plain = getattr(transformers, cls).from_pretrained(source, dtype=torch.bfloat16).eval()
+    with torch.no_grad():  # the tiny checkpoints' biases are zeros; give them values that show
+        for layer in plain.modules():
+            if isinstance(layer, torch.nn.Linear) and layer.bias is not None:
+                layer.bias.normal_(0, 0.5)
+    packed = copy.deepcopy(plain)
+    assert pack_linears(packed) > 0
+    assert not any(type(m) is torch.nn.Linear for m in packed.modules())
+    processor = transformers.AutoProcessor.from_pretrained(source)
+    family = Blip2Model if name == "blip2-opt" else BlipModel
+    ours, theirs = family(packed, processor), family(plain, processor)
+    pixels = torch.stack([ours.preprocess(Image.open(p).convert("RGB")) for p in image_paths])
+    with torch.inference_mode():
+        features = ours.encode(pixels)
+        assert torch.equal(features, theirs.encode(pixels))
+        task = {"BlipForQuestionAnswering": "vqa", "BlipForImageTextRetrieval": "match"}.get(cls, "caption")
+        if task == "caption":
+            options = CaptionOptions(max_new_tokens=6, num_beams=2)
+            assert torch.equal(ours.caption_ids(features, options), theirs.caption_ids(features, options))
+        elif task == "vqa":
+            questions, options = ["what?", "what colour is the square?", "is it red", "why"], AnswerOptions(max_new_tokens=5)
+            assert torch.equal(ours.answer_ids(features, questions, options),
+                               theirs.answer_ids(features, questions, options))
+        else:
+            texts = [["a red square", "a dog"]] * len(image_paths)
+            for method in ("itm", "itc"):
+                assert ours.match(features, texts, method) == theirs.match(features, texts, method)
+
+
+def test_only_bf16_on_the_cpu_is_packed(settings):
+    service = VisionService(settings)  # float32: torch's own kernels, results equal to the direct way's
+    assert not any(isinstance(m, PackedLinear) for m in service.engine("blip-base").model.model.modules())
+    service.close()
+    assert not can_pack("cpu", torch.float32) and not can_pack("cuda", torch.bfloat16)

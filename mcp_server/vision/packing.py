@@ -1,0 +1,55 @@
+"""bf16 linear layers with their weights reordered once for oneDNN, for inference on the CPU.
+
+A bf16 ``nn.Linear`` on the CPU gives oneDNN a row-major weight on every call. Reordering each weight once
+into oneDNN's own layout (``mkldnn._reorder_linear_weight``) and calling ``mkldnn._linear_pointwise``, which
+is what inductor's freezing pass does for compiled models, runs the same products about 2x faster at the
+decoder's shapes (a few rows against 768x768 ... 768x30524 weights) and 5-10% faster at the vision
+encoder's (measured with torch 2.13 on an AVX-512 BF16 CPU). ``pack_linears`` does that to a loaded model,
+eagerly, without compiling anything; a test holds the packed model's outputs equal to the plain one's.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def can_pack(device: str, dtype: torch.dtype) -> bool:
+    """bf16 on a CPU whose oneDNN build runs bf16 natively; float32 keeps torch's own kernels (and its results)."""
+    return (
+        device == "cpu"
+        and dtype == torch.bfloat16
+        and torch.backends.mkldnn.is_available()
+        and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    )
+
+
+class PackedLinear(torch.nn.Module):
+    """``nn.Linear`` inference from a weight reordered once; the bias stays the layer's own parameter."""
+
+    def __init__(self, linear: torch.nn.Linear) -> None:
+        super().__init__()
+        self.in_features, self.out_features = linear.in_features, linear.out_features
+        self.bias = linear.bias
+        # An opaque oneDNN tensor, kept out of parameters and buffers: nothing saves, moves or inspects it.
+        self.packed = torch.ops.mkldnn._reorder_linear_weight(linear.weight.detach())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.ops.mkldnn._linear_pointwise(x.contiguous(), self.packed, self.bias, "none", [], "")
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+def pack_linears(model: torch.nn.Module) -> int:
+    """Replace every bf16 ``nn.Linear`` in ``model`` by a ``PackedLinear``; returns how many were replaced.
+
+    A weight tied to an embedding stays with the embedding, so the output head then holds a packed copy.
+    """
+    replaced = 0
+    with torch.no_grad():
+        for parent in list(model.modules()):
+            for name, child in list(parent.named_children()):
+                if type(child) is torch.nn.Linear and child.weight.dtype == torch.bfloat16:
+                    setattr(parent, name, PackedLinear(child))
+                    replaced += 1
+    return replaced
