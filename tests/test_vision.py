@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import threading
 import time
 
 import pytest
@@ -476,3 +477,29 @@ def test_only_bf16_on_the_cpu_is_packed(settings):
     assert not any(isinstance(m, PackedLinear) for m in service.engine("blip-base").model.model.modules())
     service.close()
     assert not can_pack("cpu", torch.float32) and not can_pack("cuda", torch.bfloat16)
+
+
+def test_every_batch_runs_on_the_one_compute_thread_and_loads_on_passing_threads(settings, image_paths, monkeypatch):
+    from mcp_server.vision import loading
+
+    seen = []
+
+    def recorded(fn):
+        def wrapper(*args, **kwargs):
+            seen.append((fn.__name__, threading.current_thread().name))
+            return fn(*args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(loading, "load_model", recorded(loading.load_model))
+    for method in ("encode", "caption_ids", "answer_ids", "match"):
+        monkeypatch.setattr(BlipModel, method, recorded(getattr(BlipModel, method)))
+    service = VisionService(settings)
+    _run(_gather(*(service.caption(p, CaptionOptions(max_new_tokens=4)) for p in image_paths[:2]),
+                 *(service.answer(p, "what?") for p in image_paths[2:]),
+                 service.match(image_paths[0], ["a red square"])))
+    service.close()
+    assert {name for name, _ in seen} == {"load_model", "encode", "caption_ids", "answer_ids", "match"}
+    # One OpenMP team for all batches, and none left by the loads (see compute.py).
+    assert {thread for name, thread in seen if name != "load_model"} == {"torch-compute"}
+    assert {thread for name, thread in seen if name == "load_model"} == {"torch-load"}
+    assert not any(t.name == "torch-load" for t in threading.enumerate())

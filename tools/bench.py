@@ -5,7 +5,9 @@
 
 Measures, with blip-base-sized random-weight checkpoints (speed does not depend on the weights' values):
   a) direct: one ``generate`` per image, fp32, sequential (what a user writes by hand with transformers 5,
-     which no longer has an image-to-text pipeline);
+     which no longer has an image-to-text pipeline), in a process of its own as a user's script runs: sharing
+     this process with the server would give it a second OpenMP team and slow both (see
+     mcp_server/vision/compute.py);
   b) the server through an MCP client (in memory) at concurrency 1 (alternating image by image with the
      direct way, so a noisy machine's drift hits both alike) and C callers at once (``--concurrency``, 8 by
      default; three rounds, the median reported, the direct way running again after each);
@@ -112,6 +114,11 @@ class Direct:
             self.caption(path)
         return counter.get_total_flops()
 
+    def matmul_peak(self, dtype_name: str) -> float:
+        import torch
+
+        return matmul_peak(getattr(torch, dtype_name), self.device)
+
     def five_questions(self, path: str) -> float:
         import torch
         from PIL import Image
@@ -125,7 +132,48 @@ class Direct:
         return time.perf_counter() - start
 
 
-async def measure(settings, direct: Direct, sets: dict, tokens: int, concurrency: int) -> dict:
+class DirectProcess:
+    """``Direct`` in a child process, driven over a pipe; the child's main thread runs it, as a script would."""
+
+    def __init__(self, *args) -> None:
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")
+        self._conn, child = context.Pipe()
+        self._process = context.Process(target=_serve_direct, args=(child, args), daemon=True)
+        self._process.start()
+
+    def call(self, method: str, *args):
+        self._conn.send((method, args))
+        ok, value = self._conn.recv()
+        if not ok:
+            raise RuntimeError(f"direct way failed: {value}")
+        return value
+
+    def caption(self, path: str) -> float:
+        return self.call("caption", path)
+
+    def five_questions(self, path: str) -> float:
+        return self.call("five_questions", path)
+
+    def close(self) -> None:
+        self._conn.send((None, ()))
+        self._process.join(30)
+
+
+def _serve_direct(conn, args) -> None:
+    direct = Direct(*args)
+    while True:
+        method, call_args = conn.recv()
+        if method is None:
+            return
+        try:
+            conn.send((True, getattr(direct, method)(*call_args)))
+        except Exception as exc:  # reported in the parent, which stops the run
+            conn.send((False, f"{type(exc).__name__}: {exc}"))
+
+
+async def measure(settings, direct: DirectProcess, sets: dict, tokens: int, concurrency: int) -> dict:
     """Direct and server runs alternate in one process, so drift of a noisy machine hits both alike."""
     from mcp import Client
 
@@ -237,11 +285,13 @@ def main(argv: list[str] | None = None) -> int:
                 "direct_after": [make_images(folder, n // 2 or 1, 40 + r) for r in range(3)],
                 "warmup": make_images(folder, 2, 5), "vqa_direct": make_images(folder, 2, 6),
                 "vqa_server": make_images(folder, 2, 7)}
-        direct = Direct(caption_source, vqa_source, args.device, args.tokens)
-        flops = direct.caption_flops(sets["warmup"][1])
-        runs = asyncio.run(measure(settings, direct, sets, args.tokens, args.concurrency))
-        del direct
-    peak = matmul_peak(dtype, args.device)
+        direct = DirectProcess(caption_source, vqa_source, args.device, args.tokens)
+        try:
+            flops = direct.call("caption_flops", sets["warmup"][1])
+            runs = asyncio.run(measure(settings, direct, sets, args.tokens, args.concurrency))
+            peak = direct.call("matmul_peak", str(dtype).removeprefix("torch."))
+        finally:
+            direct.close()
 
     bound = peak / flops  # images/s if every FLOP ran at the matmul peak
     direct_rate = 1 / statistics.median(runs["direct"])

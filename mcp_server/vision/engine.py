@@ -5,7 +5,8 @@ for others whose task and options agree, and runs them as one batch (up to ``max
 queue while the batch's images are encoded join it before its text side runs. The vision
 side's output is kept in an LRU cache per image digest, so a second question, another caption setting or
 a match on the same image runs only the text side. Callers preprocess and decode in their own threads;
-the worker only runs the model.
+the worker forms batches and hands each to the compute thread that all engines share (``compute.py``),
+which runs the model.
 
 Results never depend on batching: every row of a batch is computed as it would be alone (see the tests).
 """
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import AiNotesError, BusyError
+from . import compute
 
 if TYPE_CHECKING:
     import torch
@@ -120,8 +122,6 @@ class Engine:
     # -- the worker ----------------------------------------------------------------------------
 
     def _run(self) -> None:
-        import torch
-
         while True:
             batch = self._next_batch()
             if batch is None:
@@ -130,9 +130,7 @@ class Engine:
             if not batch:
                 continue
             try:
-                with torch.inference_mode():
-                    features = self._join_late(batch, self._features(batch))
-                    results = self._text_side(batch, features)
+                results = compute.call(self._compute, batch)
                 for request, result in zip(batch, results, strict=True):
                     request.future.set_result(result)
             except Exception as exc:  # a failed batch fails only its own requests
@@ -169,6 +167,14 @@ class Engine:
             (taken if request.key == key and len(taken) < limit else kept).append(request)
         self._queue = kept
         return taken
+
+    def _compute(self, batch: list[Request]) -> list[Any]:
+        """The model's part of a batch: on the compute thread, which every engine shares (see compute.py)."""
+        import torch
+
+        with torch.inference_mode():
+            features = self._join_late(batch, self._features(batch))
+            return self._text_side(batch, features)
 
     def _join_late(self, batch: list[Request], features: torch.Tensor) -> torch.Tensor:
         """Let requests that queued while ``batch`` was encoded join it (in place) before its text side runs.

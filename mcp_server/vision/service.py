@@ -77,11 +77,12 @@ class VisionService:
         with self._load_lock:
             engine = self._engines.get(name)
             if engine is None:
+                from . import compute
                 from .engine import Engine
                 from .loading import load_model
 
                 device, dtype = self._runtime()
-                model = load_model(name, self.settings.models[name], device, dtype)
+                model = compute.in_passing_thread(load_model, name, self.settings.models[name], device, dtype)
                 batching = self.settings.batching
                 engine = Engine(model, max_batch=batching.max_batch, max_wait_ms=batching.max_wait_ms,
                                 max_queue=batching.max_queue, cache_size=self.settings.cache.vision_features,
