@@ -463,7 +463,8 @@ def test_packed_bf16_linears_give_the_plain_layers_results(settings, image_paths
             options = CaptionOptions(max_new_tokens=6, num_beams=2)
             assert torch.equal(ours.caption_ids(features, options), theirs.caption_ids(features, options))
         elif task == "vqa":
-            questions, options = ["what?", "what colour is the square?", "is it red", "why"], AnswerOptions(max_new_tokens=5)
+            questions = ["what?", "what colour is the square?", "is it red", "why"]
+            options = AnswerOptions(max_new_tokens=5)
             assert torch.equal(ours.answer_ids(features, questions, options),
                                theirs.answer_ids(features, questions, options))
         else:

@@ -25,7 +25,6 @@ import transformers
 from torch.nn.functional import normalize, scaled_dot_product_attention
 
 from .generation import generate_kwargs
-from .packing import can_pack, pack_linears
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -89,8 +88,6 @@ class BlipModel:
     def load(cls, source: str, architecture: str, device: str, dtype: torch.dtype) -> BlipModel:
         model_class = getattr(transformers, architecture)
         model = model_class.from_pretrained(source, dtype=dtype).to(device).eval()
-        if can_pack(device, dtype):
-            pack_linears(model)
         processor = transformers.AutoProcessor.from_pretrained(source)
         return cls(model, processor)
 

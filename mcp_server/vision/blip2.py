@@ -13,7 +13,6 @@ import torch
 import transformers
 
 from .generation import generate_kwargs
-from .packing import can_pack, pack_linears
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -39,8 +38,6 @@ class Blip2Model:
     @classmethod
     def load(cls, source: str, architecture: str, device: str, dtype: torch.dtype) -> Blip2Model:
         model = transformers.Blip2ForConditionalGeneration.from_pretrained(source, dtype=dtype).to(device).eval()
-        if can_pack(device, dtype):
-            pack_linears(model)
         processor = transformers.AutoProcessor.from_pretrained(source)
         return cls(model, processor)
 

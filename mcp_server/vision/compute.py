@@ -47,24 +47,20 @@ def _ensure_started() -> None:
 
 def _serve() -> None:
     while True:
-        future, fn, args = _jobs.get()
-        try:
-            future.set_result(fn(*args))
-        except BaseException as exc:  # the job's failure is its caller's; this thread keeps serving
-            future.set_exception(exc)
+        _settle(*_jobs.get())
 
 
 def in_passing_thread(fn: Callable[..., T], *args: Any) -> T:
     """``fn(*args)`` on a new thread that ends when it returns (and with it any OpenMP team it started)."""
-    result: Future = Future()
-
-    def target() -> None:
-        try:
-            result.set_result(fn(*args))
-        except BaseException as exc:
-            result.set_exception(exc)
-
-    thread = threading.Thread(target=target, name="torch-load", daemon=True)
+    future: Future = Future()
+    thread = threading.Thread(target=_settle, args=(future, fn, args), name="torch-load", daemon=True)
     thread.start()
     thread.join()
-    return result.result()
+    return future.result()
+
+
+def _settle(future: Future, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    try:
+        future.set_result(fn(*args))
+    except BaseException as exc:  # the job's failure is its caller's; the thread that ran it carries on
+        future.set_exception(exc)

@@ -121,8 +121,13 @@ def load_model(name: str, spec: ModelSpec, device: str, dtype: torch.dtype) -> V
             f"model {name!r} is a {architecture or family} checkpoint, which cannot do "
             f"{', '.join(sorted(unsupported))}; set its tasks to {sorted(served)}"
         )
+    from .packing import can_pack, pack_linears
+
     try:
-        return family_class.load(spec.source, architecture, device, dtype)
+        loaded = family_class.load(spec.source, architecture, device, dtype)
+        if can_pack(device, dtype):
+            pack_linears(loaded.model)
+        return loaded
     except Exception as exc:  # corrupt weights, missing files, out of memory: all one line for this model
         first = " ".join(str(exc).split())[:160] or type(exc).__name__
         raise ModelUnavailableError(
