@@ -194,6 +194,15 @@ def test_missing_checkpoint_gives_the_fix(tmp_path, image_paths):
     assert {m["status"] for m in json.loads(models.stdout)["models"]} == {"missing"}
 
 
+def test_a_device_this_machine_lacks_is_one_line_with_the_fix(tiny_config, image_paths):
+    # cuda:64 is missing on any machine: either torch has no CUDA or it has fewer devices.
+    run = cli("caption", image_paths[0], config=tiny_config, env={"AI_NOTES_MCP_DEVICE": "cuda:64"})
+    assert run.returncode == 2
+    assert run.stderr.startswith("ai-notes-mcp: bad setting device: 'cuda:64', but ") and run.stderr.count("\n") == 1
+    assert "set device to auto or cpu" in run.stderr or "use cuda:0" in run.stderr
+    assert "checkpoint" not in run.stderr  # the checkpoint is fine; the old message sent users to rebuild it
+
+
 def test_models_lists_configured_checkpoints(tiny_config):
     run = cli("models", "--json", config=tiny_config)
     assert run.returncode == 0

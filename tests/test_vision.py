@@ -345,6 +345,35 @@ def test_dtype_auto(monkeypatch, device, native_bf16, expected):
     assert loading.resolve_dtype("float32", device) == torch.float32
 
 
+@pytest.mark.parametrize("setting, cuda_devices, mps, message", [
+    ("cuda", 0, False, "bad setting device: 'cuda', but torch .* (has no CUDA support|finds no CUDA device)"),
+    ("cuda:2", 2, False, r"'cuda:2', but this machine has 2 CUDA device\(s\); use cuda:0 ... cuda:1"),
+    ("mps", 0, False, "bad setting device: 'mps', but torch finds no Apple GPU here"),
+])
+def test_a_missing_device_is_refused(monkeypatch, setting, cuda_devices, mps, message):
+    from mcp_server.errors import ConfigError
+    from mcp_server.vision.loading import resolve_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda_devices > 0)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: cuda_devices)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+    with pytest.raises(ConfigError, match=message):
+        resolve_device(setting)
+
+
+@pytest.mark.parametrize("setting, cuda_devices, mps, expected", [
+    ("auto", 1, False, "cuda"), ("auto", 0, True, "mps"), ("auto", 0, False, "cpu"), ("cpu", 1, True, "cpu"),
+    ("cuda:1", 2, False, "cuda:1"), ("mps", 0, True, "mps"),
+])
+def test_devices_that_exist_are_used(monkeypatch, setting, cuda_devices, mps, expected):
+    from mcp_server.vision.loading import resolve_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda_devices > 0)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: cuda_devices)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+    assert resolve_device(setting) == expected
+
+
 def test_float16_on_cpu_is_refused():
     from mcp_server.errors import ConfigError
     from mcp_server.vision.loading import resolve_dtype

@@ -268,12 +268,18 @@ def main(argv: list[str] | None = None) -> int:
     from make_tiny_models import make
 
     from mcp_server.config import load_settings
-    from mcp_server.vision.loading import resolve_dtype
+    from mcp_server.errors import AiNotesError
+    from mcp_server.vision.loading import resolve_device, resolve_dtype
 
     config = make(args.models, "base")
     env = {"AI_NOTES_MCP_DEVICE": args.device, "AI_NOTES_MCP_BATCHING": f"{{max_batch: {args.max_batch}}}"}
-    settings = load_settings(config, environ=env)
-    dtype = resolve_dtype(settings.dtype, args.device)
+    try:  # a bad device, or one this machine lacks, stops the run here in one line
+        settings = load_settings(config, environ=env)
+        device = resolve_device(settings.device)
+        dtype = resolve_dtype(settings.dtype, device)
+    except AiNotesError as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return exc.exit_code
     caption_source = settings.models["blip-base"].source
     vqa_source = settings.models["blip-vqa"].source
 
@@ -286,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
                 "direct_after": [make_images(folder, n // 2 or 1, 40 + r) for r in range(3)],
                 "warmup": make_images(folder, 2, 5), "vqa_direct": make_images(folder, 2, 6),
                 "vqa_server": make_images(folder, 2, 7)}
-        direct = DirectProcess(caption_source, vqa_source, args.device, args.tokens)
+        direct = DirectProcess(caption_source, vqa_source, device, args.tokens)
         dtype_name = str(dtype).removeprefix("torch.")
         try:
             # The peak before and after the runs, the higher kept: a burst of noise must not lower the bound.
@@ -315,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
                    ratio_to_direct=row["images_per_s"] / direct_rate, pct_of_bound=100 * row["images_per_s"] / bound)
     vqa_direct, vqa_server = statistics.median(runs["vqa_direct"]), statistics.median(runs["vqa_server"])
     report = {
-        "machine": {"device": args.device, "torch": torch.__version__, "threads": torch.get_num_threads(),
+        "machine": {"device": device, "torch": torch.__version__, "threads": torch.get_num_threads(),
                     "cpu_count": os.cpu_count(), "dtype": str(dtype).removeprefix("torch.")},
         "gflop_per_caption": flops / 1e9, "matmul_peak_gflops": peak / 1e9, "compute_bound_images_per_s": bound,
         "captions": rows,

@@ -22,15 +22,26 @@ FAMILIES = {"blip": "blip", "blip-2": "blip-2"}  # config.json model_type -> our
 
 
 def resolve_device(setting: str) -> str:
+    """The device to run on; a device named in the settings must exist here (else one line with the fix)."""
     import torch
 
-    if setting != "auto":
-        return setting
-    if torch.cuda.is_available():
-        return "cuda"
-    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-        return "mps"
-    return "cpu"
+    mps = bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
+    if setting == "auto":
+        return "cuda" if torch.cuda.is_available() else "mps" if mps else "cpu"
+    if setting.startswith("cuda"):
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            build = f"torch {torch.__version__} has no CUDA support" if torch.version.cuda is None else (
+                f"torch {torch.__version__} (CUDA {torch.version.cuda}) finds no CUDA device")
+            raise ConfigError(f"bad setting device: {setting!r}, but {build}; set device to auto or cpu, "
+                              "or install a CUDA build of torch on a machine with an NVIDIA GPU")
+        index = int(setting.partition(":")[2] or 0)
+        if index >= count:
+            raise ConfigError(f"bad setting device: {setting!r}, but this machine has {count} CUDA device(s); "
+                              f"use cuda:0 ... cuda:{count - 1}")
+    if setting == "mps" and not mps:
+        raise ConfigError("bad setting device: 'mps', but torch finds no Apple GPU here; set device to auto or cpu")
+    return setting
 
 
 def cpu_has_native_bf16() -> bool:
