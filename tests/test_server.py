@@ -177,6 +177,41 @@ def test_stdio_subprocess_serves_tools_and_16_concurrent_calls(tiny_config, imag
     assert not [name for name, r in each.items() if r.is_error]
 
 
+@pytest.mark.parametrize("device", ["cpu", "cuda:64"])  # cuda:64 is missing on any machine
+def test_preload_loads_the_default_models_at_start_and_a_bad_device_stays_one_line(tiny_config, tmp_path, device,
+                                                                                    image_paths):
+    from mcp.client.stdio import stdio_client
+
+    params = StdioServerParameters(command=sys.executable, args=["-m", "mcp_server", "serve", "--preload",
+                                                                 "--config", str(tiny_config)],
+                                   env=_env(AI_NOTES_MCP_DEVICE=device))
+    log = tmp_path / "server.log"
+
+    async def go():
+        with log.open("w") as errlog:
+            async with Client(stdio_client(params, errlog=errlog)) as client:
+                deadline = time.monotonic() + 120
+                while True:  # no tool has asked for a model: only the preload can load them
+                    models = (await client.call_tool("list_models", {})).structured_content["models"]
+                    loaded = {m["name"] for m in models if m["status"] == "loaded"}
+                    if loaded or device != "cpu" or time.monotonic() > deadline:
+                        break
+                    await asyncio.sleep(0.2)
+                caption = await client.call_tool("caption_image", {"image": image_paths[0], "max_new_tokens": 3})
+                hits = await client.call_tool("search_notes", {"query": "prompt injection"})
+                return loaded, caption, hits
+
+    loaded, caption, hits = asyncio.run(go())
+    assert not hits.is_error
+    if device == "cpu":
+        assert loaded <= {"blip-base", "blip-vqa", "blip-itm"} and "blip-base" in loaded
+        assert not caption.is_error
+    else:
+        assert loaded == set() and caption.is_error
+        assert caption.content[0].text.startswith("bad setting device: 'cuda:64', but ")
+    assert "Traceback" not in log.read_text()  # a failed preload is reported by the calls, not on stderr
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

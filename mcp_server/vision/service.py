@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from ..config import Settings
-from ..errors import AiNotesError, ModelUnavailableError
+from ..errors import AiNotesError
 from ..images import LoadedImage, load_image
 from ..results import (
     AnswerResult,
@@ -92,8 +92,9 @@ class VisionService:
 
     async def preload(self, names: list[str] | None = None) -> None:
         for name in names or list(dict.fromkeys(self.settings.defaults.model_dump().values())):
-            # A missing model is reported when a tool needs it; the other models still load.
-            with contextlib.suppress(ModelUnavailableError):
+            # A missing model or a device this machine lacks is reported, in one line, when a tool needs it;
+            # the other models still load.
+            with contextlib.suppress(AiNotesError):
                 await asyncio.to_thread(self.engine, name)
 
     def list_models(self) -> ModelList:
