@@ -345,6 +345,12 @@ def test_dtype_auto(monkeypatch, device, native_bf16, expected):
     assert loading.resolve_dtype("float32", device) == torch.float32
 
 
+def _fake_devices(monkeypatch, cuda_devices: int, mps: bool) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda_devices > 0)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: cuda_devices)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+
+
 @pytest.mark.parametrize("setting, cuda_devices, mps, message", [
     ("cuda", 0, False, "bad setting device: 'cuda', but torch .* (has no CUDA support|finds no CUDA device)"),
     ("cuda:2", 2, False, r"'cuda:2', but this machine has 2 CUDA device\(s\); use cuda:0 ... cuda:1"),
@@ -354,9 +360,7 @@ def test_a_missing_device_is_refused(monkeypatch, setting, cuda_devices, mps, me
     from mcp_server.errors import ConfigError
     from mcp_server.vision.loading import resolve_device
 
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda_devices > 0)
-    monkeypatch.setattr(torch.cuda, "device_count", lambda: cuda_devices)
-    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+    _fake_devices(monkeypatch, cuda_devices, mps)
     with pytest.raises(ConfigError, match=message):
         resolve_device(setting)
 
@@ -368,9 +372,7 @@ def test_a_missing_device_is_refused(monkeypatch, setting, cuda_devices, mps, me
 def test_devices_that_exist_are_used(monkeypatch, setting, cuda_devices, mps, expected):
     from mcp_server.vision.loading import resolve_device
 
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda_devices > 0)
-    monkeypatch.setattr(torch.cuda, "device_count", lambda: cuda_devices)
-    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+    _fake_devices(monkeypatch, cuda_devices, mps)
     assert resolve_device(setting) == expected
 
 
