@@ -294,7 +294,12 @@ def test_site_in_a_browser(browser, base_url, artifacts):
     box = wait_for(browser, ec.element_to_be_clickable((By.CSS_SELECTOR, "input.md-search__input")))
     box.click()
     box.send_keys("Q-Former")
-    result = wait_for(browser, ec.visibility_of_element_located((By.CSS_SELECTOR, ".md-search-result__item a")))
+    # Results show from the first keystroke; wait for those of the whole query (section links carry it as ?h=).
+    def whole_query_results(driver):
+        links = driver.find_elements(By.CSS_SELECTOR, ".md-search-result__item a")
+        return links if any("h=q+former" in link.get_attribute("href") for link in links) else False
+
+    result = next(link for link in wait_for(browser, whole_query_results) if link.is_displayed())
     assert "vision-language" in result.get_attribute("href")
 
     # The palette toggle switches between light and dark (on a fresh page: open search hides it).
