@@ -1,4 +1,4 @@
-"""python -m mcp_server: the same as the ai-notes-mcp command."""
+"""python -m mcp_server  ->  the CLI (``serve`` over stdio when no command is given)."""
 
 import sys
 

@@ -5,7 +5,9 @@
     ai-notes-mcp caption IMAGE... [options]   ai-notes-mcp ask IMAGE QUESTION   ai-notes-mcp match IMAGE TEXT...
     ai-notes-mcp models                       ai-notes-mcp notes search QUERY   ai-notes-mcp notes read REF
 
-``--json`` prints the tools' structured results. Bad input: one line on stderr, exit 2, no traceback.
+``--json`` prints exactly what the matching tool returns as structured content. Option flags, their help and
+their bounds come from the same option models and argument types as the tools' schemas. Bad input: one line
+on stderr, exit 2, no traceback.
 """
 
 from __future__ import annotations
@@ -15,13 +17,21 @@ import asyncio
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from .arguments import field_info, help_text, make_options
 from .errors import AiNotesError
+from .knowledge.options import DEFAULT_SEARCH_LIMIT, SearchLimit
+from .vision.options import AnswerOptions, CaptionOptions, MatchMethod, Method
+
+if TYPE_CHECKING:
+    from .services import Services
 
 PROG = "ai-notes-mcp"
+# Flags spelled differently from their option's name; every other option is --name-with-dashes.
+FLAG_NAMES = {"num_beams": "--beams", "sampling": "--sample"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -29,19 +39,37 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _common() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS,
-                        help="settings file (default: $AI_NOTES_MCP_CONFIG, else built-in defaults)")
-    return common
+def flag(name: str) -> str:
+    return FLAG_NAMES.get(name, "--" + name.replace("_", "-"))
 
 
-def _json_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print the structured result as JSON")
+def add_option_flags(parser: argparse.ArgumentParser, options: type[BaseModel], *, skip: Sequence[str] = ()) -> None:
+    """One flag per field of an options model: its type, its description and bounds as help, no default of its
+    own (an absent flag leaves the model's default)."""
+    for name, field in options.model_fields.items():
+        if name in skip:
+            continue
+        help_ = help_text(field, default=field.default)
+        if field.annotation is bool:
+            parser.add_argument(flag(name), dest=name, action="store_const", const=True, help=help_)
+            continue
+        kind = next((t for t in (int, float) if field.annotation is t), str)
+        metavar = {int: "N", float: "X"}.get(kind, "TEXT")
+        parser.add_argument(flag(name), dest=name, type=kind, metavar=metavar, help=help_)
+
+
+def options_from(args: argparse.Namespace, options: type[BaseModel]) -> Any:
+    values = {name: getattr(args, name, None) for name in options.model_fields}
+    return make_options(options, values, names={name: flag(name) for name in options.model_fields})
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = _common()
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS,
+                        help="settings file (default: $AI_NOTES_MCP_CONFIG, else built-in defaults)")
+    output = argparse.ArgumentParser(add_help=False)
+    output.add_argument("--json", action="store_true", help="print the tool's structured result as JSON")
+
     parser = _Parser(prog=PROG, description="Eyes and a cited memory of the AI field for LLM agents.",
                      parents=[common])
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
@@ -52,50 +80,37 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="HTTP port (default from settings: 8765)")
     serve.add_argument("--preload", action="store_true", help="load the default models in the background at start")
 
-    cap = sub.add_parser("caption", parents=[common], help="caption one or more images")
+    cap = sub.add_parser("caption", parents=[common, output], help="caption one or more images")
     cap.add_argument("images", nargs="+", metavar="IMAGE", help="path, file:// or data: URI, base64, or URL")
-    cap.add_argument("--prompt", help="text the caption continues, e.g. 'a photo of'")
-    cap.add_argument("--num-captions", type=int, help="captions per image (1-5)")
-    cap.add_argument("--max-new-tokens", type=int, help="longest caption in tokens (1-100)")
-    cap.add_argument("--min-new-tokens", type=int, help="shortest caption in tokens")
-    cap.add_argument("--beams", type=int, dest="num_beams", help="beam width (1-8; 1 is greedy)")
-    cap.add_argument("--sample", action="store_true", dest="sampling", help="sample instead of beam search")
-    cap.add_argument("--temperature", type=float, help="sampling temperature")
-    cap.add_argument("--top-p", type=float, help="nucleus sampling mass")
-    cap.add_argument("--repetition-penalty", type=float, help=">1 discourages repeated words")
+    add_option_flags(cap, CaptionOptions)
     cap.add_argument("--model", help="configured model name (see `models`)")
-    _json_flag(cap)
 
-    ask = sub.add_parser("ask", parents=[common], help="answer a question about an image")
+    ask = sub.add_parser("ask", parents=[common, output], help="answer a question about an image")
     ask.add_argument("image", metavar="IMAGE")
     ask.add_argument("question", metavar="QUESTION")
-    ask.add_argument("--max-new-tokens", type=int, help="longest answer in tokens (1-50)")
-    ask.add_argument("--beams", type=int, dest="num_beams", help="beam width (1-8)")
-    ask.add_argument("--model", help="configured model name")
-    _json_flag(ask)
+    add_option_flags(ask, AnswerOptions)
+    ask.add_argument("--model", help="configured model name (see `models`)")
 
-    match = sub.add_parser("match", parents=[common], help="score how well texts describe an image")
+    match = sub.add_parser("match", parents=[common, output], help="score how well texts describe an image")
     match.add_argument("image", metavar="IMAGE")
     match.add_argument("texts", nargs="+", metavar="TEXT")
-    match.add_argument("--method", choices=["itm", "itc"], default="itm",
-                       help="itm: match probability (default); itc: embedding cosine")
-    match.add_argument("--model", help="configured model name")
-    _json_flag(match)
+    match.add_argument("--method", choices=list(MatchMethod.__args__), default="itm",
+                       help=help_text(field_info(Method), default="itm"))
+    match.add_argument("--model", help="configured model name (see `models`)")
 
-    models = sub.add_parser("models", parents=[common], help="list the configured models and their status")
-    _json_flag(models)
+    sub.add_parser("models", parents=[common, output], help="list the configured models and their status")
 
     notes = sub.add_parser("notes", parents=[common], help="search and read the AI notes")
     notes_sub = notes.add_subparsers(dest="notes_command", parser_class=_Parser, required=True)
-    search = notes_sub.add_parser("search", parents=[common], help="full-text search, best sections first")
+    search = notes_sub.add_parser("search", parents=[common, output], help="full-text search, best sections first")
     search.add_argument("query", nargs="+")
-    search.add_argument("--tags", nargs="+", help="only pages with these tags")
-    search.add_argument("--limit", type=int, default=5)
-    _json_flag(search)
-    read = notes_sub.add_parser("read", parents=[common],
+    search.add_argument("--tags", action="append", metavar="TAG[,TAG]",
+                        help="only pages with one of these tags (comma-separated, or repeat the flag)")
+    search.add_argument("--limit", type=int, default=DEFAULT_SEARCH_LIMIT, metavar="N",
+                        help=help_text(field_info(SearchLimit), default=DEFAULT_SEARCH_LIMIT))
+    read = notes_sub.add_parser("read", parents=[common, output],
                                 help="print a page or one section (path, URL or notes:// URI)")
     read.add_argument("ref")
-    _json_flag(read)
     return parser
 
 
@@ -106,11 +121,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         settings = load_settings(getattr(args, "config", None))
         if args.command in (None, "serve"):
-            from .server import serve
+            from .serve import serve
 
             return serve(settings, http=getattr(args, "http", False), host=getattr(args, "host", None),
                          port=getattr(args, "port", None), preload=getattr(args, "preload", False))
-        return COMMANDS[args.command](settings, args)
+        from .services import Services
+
+        with Services(settings) as services:
+            return COMMANDS[args.command](services, args)
     except AiNotesError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -118,90 +136,62 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-# -- commands ----------------------------------------------------------------------------------
+# -- commands: each calls a service and prints its result model --------------------------------
 
 
-def _print(result: BaseModel | list[Any], as_json: bool, human: str) -> None:
-    if as_json:
-        data = [r.model_dump() if isinstance(r, BaseModel) else r for r in result] if isinstance(result, list) \
-            else result.model_dump()
-        print(json.dumps(data, indent=2, ensure_ascii=False))
-    else:
-        print(human)
+def _print(result: BaseModel, as_json: bool, human: str) -> None:
+    """``--json``: the result exactly as the tool returns it in structured content."""
+    print(json.dumps(result.model_dump(mode="json"), indent=2, ensure_ascii=False) if as_json else human)
 
 
-def _vision(settings):
-    from .knowledge.service import NotesService
-    from .vision.service import VisionService
-
-    return VisionService(settings, citations=NotesService(settings).citations)
-
-
-def cmd_caption(settings, args) -> int:
-    from .vision.options import CaptionOptions, make_options
-
-    options = make_options(CaptionOptions, prompt=args.prompt, num_captions=args.num_captions,
-                           max_new_tokens=args.max_new_tokens, min_new_tokens=args.min_new_tokens,
-                           num_beams=args.num_beams, sampling=args.sampling or None, temperature=args.temperature,
-                           top_p=args.top_p, repetition_penalty=args.repetition_penalty)
-    service = _vision(settings)
+def cmd_caption(services: Services, args) -> int:
+    options = options_from(args, CaptionOptions)
     if len(args.images) == 1:
-        result = asyncio.run(service.caption(args.images[0], options, args.model))
+        result = asyncio.run(services.vision.caption(args.images[0], options, args.model))
         _print(result, args.json, "\n".join(result.captions))
         return 0
-    batch = asyncio.run(service.caption_many(args.images, options, args.model))
-    rows: list[Any] = []
-    lines = []
-    for ref, item in zip(args.images, batch.results, strict=True):
+    batch = asyncio.run(services.vision.caption_many(args.images, options, args.model))
+    for item in batch.results:
         if item.error:
             print(f"{PROG}: {item.error}", file=sys.stderr)
-            rows.append({"image": item.image, "error": item.error})
-        else:
-            rows.append({"captions": item.captions, "model": batch.model, "image": item.info.model_dump(),
-                         "elapsed_ms": batch.elapsed_ms, "citations": [c.model_dump() for c in batch.citations]})
-            lines.append(f"{ref}: " + " | ".join(item.captions))
-    _print(rows, args.json, "\n".join(lines))
+    lines = [f"{ref}: " + " | ".join(item.captions) for ref, item in zip(args.images, batch.results, strict=True)
+             if item.captions is not None]
+    _print(batch, args.json, "\n".join(lines))
     return 2 if any(item.error for item in batch.results) else 0
 
 
-def cmd_ask(settings, args) -> int:
-    from .vision.options import AnswerOptions, make_options
-
-    options = make_options(AnswerOptions, max_new_tokens=args.max_new_tokens, num_beams=args.num_beams)
-    result = asyncio.run(_vision(settings).answer(args.image, args.question, options, args.model))
+def cmd_ask(services: Services, args) -> int:
+    options = options_from(args, AnswerOptions)
+    result = asyncio.run(services.vision.answer(args.image, args.question, options, args.model))
     _print(result, args.json, result.answer)
     return 0
 
 
-def cmd_match(settings, args) -> int:
-    result = asyncio.run(_vision(settings).match(args.image, args.texts, args.method, args.model))
-    human = "\n".join(f"{row.score:.4f}  {row.text}" for row in result.scores)
-    _print(result, args.json, human)
+def cmd_match(services: Services, args) -> int:
+    result = asyncio.run(services.vision.match(args.image, args.texts, args.method, args.model))
+    _print(result, args.json, "\n".join(f"{row.score:.4f}  {row.text}" for row in result.scores))
     return 0
 
 
-def cmd_models(settings, args) -> int:
-    from .vision.service import VisionService
-
-    result = VisionService(settings).list_models()
+def cmd_models(services: Services, args) -> int:
+    result = services.vision.list_models()
     lines = [f"{m.name:<14} {m.status:<10} {','.join(m.tasks):<12} {m.source}" + (f"  ({m.hint})" if m.hint else "")
              for m in result.models]
     _print(result, args.json, "\n".join(lines))
     return 0
 
 
-def cmd_notes(settings, args) -> int:
-    from .knowledge.service import NotesService
-
-    notes = NotesService(settings)
+def cmd_notes(services: Services, args) -> int:
     if args.notes_command == "search":
-        result = notes.search(" ".join(args.query), limit=args.limit, tags=args.tags)
+        tags = [t.strip() for group in args.tags or () for t in group.split(",") if t.strip()] or None
+        result = services.notes.search(" ".join(args.query), limit=args.limit, tags=tags)
         human = "\n".join(f"{hit.score:6.2f}  {hit.title} > {hit.section}\n        {hit.url}" for hit in result.hits)
         _print(result, args.json, human or "no matches")
     else:
-        note = notes.read(args.ref)
+        note = services.notes.read(args.ref)
         _print(note, args.json, note.markdown)
     return 0
 
 
 COMMANDS = {"caption": cmd_caption, "ask": cmd_ask, "match": cmd_match, "models": cmd_models, "notes": cmd_notes}
+

@@ -16,7 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .errors import ConfigError
+from .errors import BadInputError, ConfigError, one_line
 
 ENV_PREFIX = "AI_NOTES_MCP_"
 Task = Literal["caption", "vqa", "match"]
@@ -115,8 +115,6 @@ class Settings(_Strict):
 
     def model_for(self, task: Task, name: str | None) -> str:
         """The configured model name to use for ``task``; a clear error for a bad name."""
-        from .errors import BadInputError
-
         chosen = name or getattr(self.defaults, task)
         spec = self.models.get(chosen)
         if spec is None:
@@ -150,7 +148,7 @@ def load_settings(path: str | os.PathLike[str] | None = None, environ: dict[str,
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc)) from exc
+        raise ConfigError(one_line(exc, what="setting", allowed=_allowed_keys(exc))) from exc
 
 
 def _apply_env(data: dict[str, Any], env: dict[str, str] | os._Environ[str]) -> dict[str, Any]:
@@ -192,17 +190,11 @@ def _resolve_local_sources(data: dict[str, Any], base_dir: Path) -> dict[str, An
     return {**data, "models": resolved}
 
 
-def _describe(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    loc = ".".join(str(part) for part in err["loc"]) or "settings"
-    if err["type"] == "extra_forbidden":
-        parent = _model_at(err["loc"][:-1])
-        allowed = ", ".join(parent.model_fields) if parent else "see the README"
-        return f"unknown setting {loc!r}; allowed here: {allowed}"
-    msg = err["msg"].removeprefix("Value error, ")
-    value = err.get("input")
-    shown = "" if isinstance(value, dict) else f" (got {value!r})"
-    return f"bad setting {loc}: {msg}{shown}"
+def _allowed_keys(exc: ValidationError) -> dict[str, str]:
+    """For an unknown key: the keys allowed beside it, so the message can list them."""
+    loc = exc.errors()[0]["loc"]
+    parent = _model_at(loc[:-1])
+    return {".".join(str(p) for p in loc[:-1]): ", ".join(parent.model_fields) if parent else "see the README"}
 
 
 def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:

@@ -1,9 +1,17 @@
-"""Streamable HTTP: the MCP endpoint at /mcp, the built notes site at /notes/, an optional bearer token."""
+"""The HTTP app: the MCP endpoint at /mcp (behind a bearer token when one is set), the notes site at /notes/.
+
+    /mcp      streamable HTTP, the SDK's app; DNS-rebinding protection on; the token, when set, is needed here
+    /notes/   the built notes site, gzip-compressed; public, since the notes hold nothing secret and the
+              citations the tools hand out must open in a browser
+    /         redirects to /notes/
+
+Building the app is wiring; ``serve.py`` runs it.
+"""
 
 from __future__ import annotations
 
 import hmac
-import json
+import ipaddress
 import math
 import os
 import socket
@@ -13,7 +21,28 @@ from pathlib import Path
 from mcp.server.transport_security import TransportSecuritySettings
 
 from .config import Settings
-from .server import create_server, is_loopback
+from .server import create_server
+
+SITE_PREFIX = "/notes"
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def netloc(host: str, port: int | str) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def public_base_url(settings: Settings, host: str, port: int) -> str:
+    """The URL the notes site is cited at: ``notes.site_url`` if set, else this server's own /notes/."""
+    public_host = host if is_loopback(host) or host not in ("0.0.0.0", "::") else socket.gethostname()
+    return settings.notes.site_url or f"http://{netloc(public_host, port)}{SITE_PREFIX}/"
 
 
 class BearerTokenMiddleware:
@@ -36,6 +65,32 @@ class BearerTokenMiddleware:
         await self.app(scope, receive, send)
 
 
+class Routes:
+    """Pure ASGI dispatch by path: the site under /notes, a redirect at /, everything else (and the lifespan,
+    which runs the MCP session manager) to the MCP app."""
+
+    def __init__(self, mcp_app, site_app=None) -> None:
+        self.mcp_app = mcp_app
+        self.site_app = site_app
+
+    async def __call__(self, scope, receive, send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and self.site_app is not None:
+            if path in ("/", SITE_PREFIX):
+                await _redirect(send, SITE_PREFIX + "/")
+                return
+            if path.startswith(SITE_PREFIX + "/"):
+                await self.site_app({**scope, "root_path": scope.get("root_path", "") + SITE_PREFIX}, receive, send)
+                return
+        await self.mcp_app(scope, receive, send)
+
+
+async def _redirect(send, location: str) -> None:
+    await send({"type": "http.response.start", "status": 307,
+                "headers": [(b"location", location.encode()), (b"content-length", b"0")]})
+    await send({"type": "http.response.body", "body": b""})
+
+
 def body_limit(settings: Settings) -> int:
     """The largest allowed image, base64-encoded inside a JSON-RPC request, plus room for the rest."""
     return math.ceil(settings.images.max_bytes / 3) * 4 + 256 * 1024
@@ -48,12 +103,11 @@ def site_dir() -> Path:
 
 def ensure_site(settings: Settings, base_url: str) -> Path | None:
     """Build the notes site when missing or older than the notes; None (with a line on stderr) if it cannot be."""
+    from .knowledge.pages import find_notes_dir
     from .knowledge.site import build_site, site_needs_build
 
     target = site_dir()
     try:
-        from .knowledge.pages import find_notes_dir
-
         if site_needs_build(target, find_notes_dir(settings)):
             print(f"building the notes site into {target} ...", file=sys.stderr)
             build_site(target, site_url=base_url)
@@ -64,45 +118,29 @@ def ensure_site(settings: Settings, base_url: str) -> Path | None:
 
 
 def build_app(settings: Settings, *, host: str, port: int, preload: bool = False, serve_site: bool = True):
-    from starlette.routing import Mount
+    """The ASGI app for ``serve --http`` and the base URL its citations use."""
+    from starlette.middleware.gzip import GZipMiddleware
     from starlette.staticfiles import StaticFiles
 
-    public_host = host if is_loopback(host) or host not in ("0.0.0.0", "::") else socket.gethostname()
-    base_url = settings.notes.site_url or f"http://{_netloc(public_host, port)}/notes/"
+    base_url = public_base_url(settings, host, port)
     server = create_server(settings, local_paths=bool(settings.images.allowed_roots), base_url=base_url,
                            preload=preload)
     security = None  # the SDK's own loopback defaults
     if not is_loopback(host):
+        public_host = base_url.split("//", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0].strip("[]")
         names = {host, public_host, "127.0.0.1", "localhost"}
         security = TransportSecuritySettings(
             enable_dns_rebinding_protection=True,
-            allowed_hosts=[f"{_netloc(n, '*')}" for n in names],
-            allowed_origins=[f"{scheme}://{_netloc(n, '*')}" for n in names for scheme in ("http", "https")],
+            allowed_hosts=[f"{netloc(n, '*')}" for n in names],
+            allowed_origins=[f"{scheme}://{netloc(n, '*')}" for n in names for scheme in ("http", "https")],
         )
-    app = server.streamable_http_app(streamable_http_path="/mcp", max_request_body_size=body_limit(settings),
-                                     transport_security=security, host=host)
+    mcp_app = server.streamable_http_app(streamable_http_path="/mcp", max_request_body_size=body_limit(settings),
+                                         transport_security=security, host=host)
+    if settings.http.token:
+        mcp_app = BearerTokenMiddleware(mcp_app, settings.http.token)
+    site_app = None
     if serve_site:
         built = ensure_site(settings, base_url)
         if built is not None:
-            app.router.routes.append(Mount("/notes", app=StaticFiles(directory=built, html=True), name="notes"))
-    if settings.http.token:
-        return BearerTokenMiddleware(app, settings.http.token), base_url
-    return app, base_url
-
-
-def _netloc(host: str, port: int | str) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-def run_http(settings: Settings, *, host: str, port: int, preload: bool = False) -> int:
-    import uvicorn
-
-    app, base_url = build_app(settings, host=host, port=port, preload=preload)
-    mcp_url = base_url.removesuffix("notes/") + "mcp"
-    client = {"mcpServers": {"ai-notes": {"type": "http", "url": mcp_url}}}
-    if settings.http.token:
-        client["mcpServers"]["ai-notes"]["headers"] = {"Authorization": "Bearer <your token>"}
-    print(f"MCP endpoint: {mcp_url}\nNotes site:   {base_url}\nClient configuration:\n"
-          f"{json.dumps(client, indent=2)}", file=sys.stderr, flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
-    return 0
+            site_app = GZipMiddleware(StaticFiles(directory=built, html=True), minimum_size=1024)
+    return Routes(mcp_app, site_app), base_url

@@ -1,8 +1,13 @@
-"""The CLI as a user runs it: a subprocess, tiny checkpoints, exit codes and one-line errors."""
+"""The CLI as a user runs it: tiny checkpoints, exit codes and one-line errors.
+
+Most cases call ``cli.main`` in this process (what is tested is the command, not the interpreter's start-up,
+which costs 3-8 s a run for importing torch); a few smoke tests run the real ``python -m mcp_server``.
+"""
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
 import os
@@ -14,8 +19,31 @@ import zlib
 import pytest
 from PIL import Image
 
+from mcp_server.cli import main
+
 
 def cli(*args: str, config=None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """``ai-notes-mcp ARGS`` in this process: exit code, stdout and stderr as a subprocess would give them."""
+    argv = [*args, *(["--config", str(config)] if config is not None else [])]
+    saved = dict(os.environ)
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        for key in [k for k in os.environ if k.startswith("AI_NOTES_MCP_")]:
+            del os.environ[key]
+        os.environ.update(HF_HUB_OFFLINE="1", **(env or {}))
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(argv)
+            except SystemExit as exit_:  # argparse's errors
+                code = exit_.code
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return subprocess.CompletedProcess(argv, code, out.getvalue(), err.getvalue())
+
+
+def cli_process(*args: str, config=None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """The real thing: ``python -m mcp_server ARGS`` in a fresh process."""
     command = [sys.executable, "-m", "mcp_server", *args]
     if config is not None:
         command += ["--config", str(config)]
@@ -64,6 +92,16 @@ def oddities(tmp_path_factory) -> dict[str, str]:
     return files
 
 
+def test_a_real_process_captions_and_refuses_bad_input_in_one_line(tiny_config, image_paths, tmp_path):
+    caption = cli_process("caption", image_paths[0], "--max-new-tokens", "3", "--json", config=tiny_config)
+    assert caption.returncode == 0, caption.stderr
+    assert json.loads(caption.stdout)["model"] == "blip-base" and caption.stderr == ""
+    (tmp_path / "bad.png").write_text("plain text")
+    bad = cli_process("caption", str(tmp_path / "bad.png"), config=tiny_config)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "not a recognised image" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
 def test_caption_ask_match_with_blip(tiny_config, image_paths):
     caption = cli("caption", image_paths[0], "--max-new-tokens", "5", "--json", config=tiny_config)
     assert caption.returncode == 0, caption.stderr
@@ -100,9 +138,9 @@ def test_several_images_one_bad_yields_an_error_for_that_image_only(tiny_config,
     run = cli("caption", image_paths[0], str(bad), image_paths[1], "--max-new-tokens", "3", "--json",
               config=tiny_config)
     assert run.returncode == 2
-    rows = json.loads(run.stdout)
-    assert [("error" in row) for row in rows] == [False, True, False]
-    assert rows[0]["captions"] and rows[2]["image"]["width"] == 64
+    rows = json.loads(run.stdout)["results"]  # the caption_images result, as the tool returns it
+    assert [row["error"] is not None for row in rows] == [False, True, False]
+    assert rows[0]["captions"] and rows[2]["info"]["width"] == 64
     assert run.stderr.count("\n") == 1 and "bad.png" in run.stderr
 
 
@@ -119,9 +157,12 @@ BAD_INPUTS = {
     "data URI of the wrong type": (["caption", "data:text/plain;base64,aGVsbG8="], "not an image"),
     "URL while URLs are off": (["caption", "http://example.com/cat.png"], "allow_urls"),
     "unknown model": (["caption", "GOOD", "--model", "nope"], "unknown model 'nope'"),
-    "empty list of texts": (["match", "GOOD", ""], "text 1 is empty"),
-    "over-long list of texts": (["match", "GOOD", *[f"t{i}" for i in range(101)]], "too many texts (101)"),
-    "beams 0": (["caption", "GOOD", "--beams", "0"], "bad argument num_beams"),
+    "empty list of texts": (["match", "GOOD", ""], "bad argument texts.0: must not be empty"),
+    "blank text": (["match", "GOOD", "  "], "bad argument texts.0: must not be blank"),
+    "over-long list of texts": (["match", "GOOD", *[f"t{i}" for i in range(101)]],
+                                "bad argument texts: List should have at most 100 items after validation, not 101"),
+    "beams 0": (["caption", "GOOD", "--beams", "0"],
+                "bad argument --beams: Input should be greater than or equal to 1 (got 0)"),
     "bad option type": (["caption", "GOOD", "--beams", "three"], "invalid int value"),
 }
 
@@ -164,9 +205,9 @@ def test_bad_input_exits_2_with_one_line(tiny_config, bad_files, case):
 def test_valid_oddities_are_accepted(tiny_config, oddities):
     run = cli("caption", *oddities.values(), "--max-new-tokens", "2", "--beams", "1", "--json", config=tiny_config)
     assert run.returncode == 0, run.stderr
-    rows = dict(zip(oddities, json.loads(run.stdout), strict=True))
-    assert rows["rotated.jpg"]["image"]["width"] == 10 and rows["rotated.jpg"]["image"]["height"] == 30
-    assert rows["tall.png"]["image"]["height"] == 5000
+    rows = dict(zip(oddities, json.loads(run.stdout)["results"], strict=True))
+    assert rows["rotated.jpg"]["info"]["width"] == 10 and rows["rotated.jpg"]["info"]["height"] == 30
+    assert rows["tall.png"]["info"]["height"] == 5000
     assert all(row["captions"] for row in rows.values())
 
 
@@ -184,12 +225,13 @@ def test_missing_checkpoint_gives_the_fix(tmp_path, image_paths):
     config.write_text("models:\n  blip-base: {source: Salesforce/blip-image-captioning-base, tasks: [caption]}\n"
                       "  blip-vqa: {source: Salesforce/blip-vqa-base, tasks: [vqa]}\n"
                       "  blip-itm: {source: Salesforce/blip-itm-base-coco, tasks: [match]}\n")
-    run = cli("caption", image_paths[0], config=config, env={"HF_HOME": str(tmp_path / "hf")})
+    # A process of its own: the hub library reads HF_HOME when it is imported.
+    run = cli_process("caption", image_paths[0], config=config, env={"HF_HOME": str(tmp_path / "hf")})
     assert run.returncode == 2
     assert run.stderr == ("ai-notes-mcp: model 'blip-base' (Salesforce/blip-image-captioning-base) is not available: "
                           "fetch it with `hf download Salesforce/blip-image-captioning-base` (needs the network once), "
                           "or set its source to a local folder\n")
-    models = cli("models", "--json", config=config, env={"HF_HOME": str(tmp_path / "hf")})
+    models = cli_process("models", "--json", config=config, env={"HF_HOME": str(tmp_path / "hf")})
     assert models.returncode == 0
     assert {m["status"] for m in json.loads(models.stdout)["models"]} == {"missing"}
 

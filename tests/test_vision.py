@@ -12,11 +12,11 @@ import torch
 import transformers
 from PIL import Image
 
+from mcp_server.deviations.onednn_packing import PackedLinear, can_pack, pack_linears
 from mcp_server.errors import BadInputError, BusyError, ModelUnavailableError
-from mcp_server.vision.blip import BlipModel
-from mcp_server.vision.blip2 import Blip2Model
+from mcp_server.vision.blip import BlipBackend
+from mcp_server.vision.blip2 import Blip2Backend
 from mcp_server.vision.options import AnswerOptions, CaptionOptions
-from mcp_server.vision.packing import PackedLinear, can_pack, pack_linears
 from mcp_server.vision.service import VisionService
 
 
@@ -307,7 +307,7 @@ def test_cancelled_request_is_dropped_before_running(settings, image_paths):
 def test_failed_batch_fails_only_its_requests_and_engine_keeps_serving(service, image_paths, monkeypatch):
     _run(service.caption(image_paths[0], CaptionOptions(max_new_tokens=3)))
     engine = service._engines["blip-base"]
-    original = engine.model.caption_ids
+    original = engine.backend.caption_ids
     calls = {"n": 0}
 
     def flaky(features, options):
@@ -316,7 +316,7 @@ def test_failed_batch_fails_only_its_requests_and_engine_keeps_serving(service, 
             raise RuntimeError("boom")
         return original(features, options)
 
-    monkeypatch.setattr(engine.model, "caption_ids", flaky)
+    monkeypatch.setattr(engine.backend, "caption_ids", flaky)
     with pytest.raises(Exception, match="failed on this request \\(RuntimeError: boom\\); other requests"):
         _run(service.caption(image_paths[1], CaptionOptions(max_new_tokens=3)))
     assert _run(service.caption(image_paths[2], CaptionOptions(max_new_tokens=3))).captions
@@ -414,7 +414,7 @@ def test_loading_one_model_does_not_block_the_others(service, image_paths, monke
                                        ("blip-vqa", "BlipForQuestionAnswering"),
                                        ("blip-itm", "BlipForImageTextRetrieval")])
 def test_blip_fused_attention_encoder_equals_the_library_vision_model(settings, image_paths, name, cls):
-    from mcp_server.vision.blip import vision_features
+    from mcp_server.deviations.blip_sdpa import vision_features
 
     model, processor = _direct(settings, name, cls)
     images = [Image.open(p).convert("RGB") for p in image_paths]
@@ -431,7 +431,7 @@ def test_requests_queued_while_a_batch_encodes_join_it(settings, service, image_
     alone.close()
 
     engine = service.engine("blip-base")
-    original, calls = engine.model.encode, []
+    original, calls = engine.backend.encode, []
 
     def encode(pixels):  # the first image's encoding lasts until the three others are queued
         calls.append(pixels.shape[0])
@@ -447,7 +447,7 @@ def test_requests_queued_while_a_batch_encodes_join_it(settings, service, image_
         rest = asyncio.gather(*(service.caption(p, options) for p in image_paths[1:]))
         return [await first, *await rest]
 
-    engine.model.encode = encode
+    engine.backend.encode = encode
     results = _run(first_then_three())
     assert [r.captions for r in results] == expected
     assert calls == [1, 3]  # the three were encoded once they had queued...
@@ -460,8 +460,8 @@ def test_bfloat16_runs_every_task(settings, image_paths):
     answer = _run(service.answer(image_paths[0], "what is it?"))
     match = _run(service.match(image_paths[0], ["a red square", "a dog"]))
     assert caption.captions[0] and answer.answer is not None and 0.0 <= match.scores[0].score <= 1.0
-    assert {service._engines[n].model.dtype for n in ("blip-base", "blip-vqa", "blip-itm")} == {torch.bfloat16}
-    packed = any(isinstance(m, PackedLinear) for m in service._engines["blip-base"].model.model.modules())
+    assert {service._engines[n].backend.dtype for n in ("blip-base", "blip-vqa", "blip-itm")} == {torch.bfloat16}
+    packed = any(isinstance(m, PackedLinear) for m in service._engines["blip-base"].backend.model.modules())
     assert packed == can_pack("cpu", torch.bfloat16)
     assert service.list_models().dtype == "bfloat16"
     service.close()
@@ -483,7 +483,7 @@ def test_packed_bf16_linears_give_the_plain_layers_results(settings, image_paths
     assert pack_linears(packed) > 0
     assert not any(type(m) is torch.nn.Linear for m in packed.modules())
     processor = transformers.AutoProcessor.from_pretrained(source)
-    family = Blip2Model if name == "blip2-opt" else BlipModel
+    family = Blip2Backend if name == "blip2-opt" else BlipBackend
     ours, theirs = family(packed, processor), family(plain, processor)
     pixels = torch.stack([ours.preprocess(Image.open(p).convert("RGB")) for p in image_paths])
     with torch.inference_mode():
@@ -506,7 +506,7 @@ def test_packed_bf16_linears_give_the_plain_layers_results(settings, image_paths
 
 def test_only_bf16_on_the_cpu_is_packed(settings):
     service = VisionService(settings)  # float32: torch's own kernels, results equal to the direct way's
-    assert not any(isinstance(m, PackedLinear) for m in service.engine("blip-base").model.model.modules())
+    assert not any(isinstance(m, PackedLinear) for m in service.engine("blip-base").backend.model.modules())
     service.close()
     assert not can_pack("cpu", torch.float32) and not can_pack("cuda", torch.bfloat16)
 
@@ -524,7 +524,7 @@ def test_every_batch_runs_on_the_one_compute_thread_and_loads_on_passing_threads
 
     monkeypatch.setattr(loading, "load_model", recorded(loading.load_model))
     for method in ("encode", "caption_ids", "answer_ids", "match"):
-        monkeypatch.setattr(BlipModel, method, recorded(getattr(BlipModel, method)))
+        monkeypatch.setattr(BlipBackend, method, recorded(getattr(BlipBackend, method)))
     service = VisionService(settings)
     _run(_gather(*(service.caption(p, CaptionOptions(max_new_tokens=4)) for p in image_paths[:2]),
                  *(service.answer(p, "what?") for p in image_paths[2:]),

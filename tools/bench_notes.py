@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO / "tests"))  # the shared query set lives beside the
 from notes_queries import QUERIES  # noqa: E402
 
 from mcp_server.config import Notes, Settings  # noqa: E402
-from mcp_server.knowledge import NotesService  # noqa: E402
+from mcp_server.knowledge.service import NotesService  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from ..errors import BadInputError, ConfigError, NotFoundError
+from ..errors import BadInputError, ConfigError, NotFoundError, one_line
 from .pages import SAFE_LOADER
 from .results import CatalogModel
 
@@ -50,10 +50,8 @@ def load_models(notes_dir: Path) -> list[CatalogModel]:
         try:
             models.append(CatalogModel.model_validate(row))
         except ValidationError as exc:
-            err = exc.errors()[0]
-            where = ".".join(str(p) for p in err["loc"])
             ident = row.get("id") if isinstance(row, dict) else None
-            raise ConfigError(f"{MODELS_FILE} row {n} ({ident or 'no id'}): {where}: {err['msg']}") from exc
+            raise ConfigError(f"{MODELS_FILE} row {n} ({ident or 'no id'}): {one_line(exc, what='field')}") from exc
     return models
 
 

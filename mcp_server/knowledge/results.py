@@ -10,7 +10,13 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..results import Citation
+
+class Citation(BaseModel):
+    """A notes section that explains the model or task behind a result."""
+
+    title: str
+    url: str = Field(description="Web URL of the section in the notes site.")
+    uri: str = Field(description="notes:// URI that read_note accepts.")
 
 
 class SearchHit(BaseModel):

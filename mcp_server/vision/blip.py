@@ -2,18 +2,9 @@
 
 The calls follow the model cards and transformers' own ``generate`` methods, split in two so that the
 vision encoder's output can be cached per image and reused by every later request:
-``encode`` runs the vision transformer; the text side runs from those features.
-
-transformers 5's BLIP attention is eager only (no ``attn_implementation``); at 577 tokens per image its two
-batched products, scaling and softmax take about 40% of the encoder's time in bf16 on a CPU, which torch's
-fused kernel roughly halves. ``vision_features`` runs the same modules with the attention computed by
-``scaled_dot_product_attention``; a test holds it equal to the library's ``vision_model``.
-
-The same library drops the encoder's padding mask on its way into the text side's cross-attention
-(``BlipTextAttention.forward`` does not pass ``encoder_attention_mask`` on), so a question padded to share a
-batch would attend to its padding. ``_pass_cross_attention_masks`` hooks our own instances (a forward
-pre-hook, the library's code untouched) to hand the mask through; questions of any length then batch
-together and every row equals a lone call (tested).
+``encode`` runs the vision transformer; the text side runs from those features. Two places where this
+differs from calling the library as is (fused attention in the vision encoder, the cross-attention padding
+mask) live in ``mcp_server/deviations/``, each with why and the test that holds it equal to the library.
 """
 
 from __future__ import annotations
@@ -22,8 +13,10 @@ from typing import TYPE_CHECKING
 
 import torch
 import transformers
-from torch.nn.functional import normalize, scaled_dot_product_attention
+from torch.nn.functional import normalize
 
+from ..deviations.blip_cross_attention_mask import pass_cross_attention_masks
+from ..deviations.blip_sdpa import vision_features
 from .generation import generate_kwargs
 
 if TYPE_CHECKING:
@@ -39,41 +32,9 @@ ARCHITECTURES = {
 }
 
 
-def vision_features(vision_model, pixel_values: torch.Tensor) -> torch.Tensor:
-    """``vision_model(pixel_values).last_hidden_state``, with fused (SDPA) attention; same modules, same weights."""
-    hidden = vision_model.embeddings(pixel_values)
-    for layer in vision_model.encoder.layers:
-        hidden = hidden + _self_attention(layer.self_attn, layer.layer_norm1(hidden))
-        hidden = hidden + layer.mlp(layer.layer_norm2(hidden))
-    return vision_model.post_layernorm(hidden)
+class BlipBackend:
+    """One loaded BLIP checkpoint behind the ``VisionBackend`` protocol; ``model`` is the transformers model."""
 
-
-def _self_attention(attention, hidden: torch.Tensor) -> torch.Tensor:
-    """BlipAttention.forward's arithmetic: one qkv projection, softmax(q k^T * scale) v, the output projection."""
-    batch, tokens, width = hidden.shape
-    qkv = attention.qkv(hidden).view(batch, tokens, 3, attention.num_heads, attention.head_dim)
-    # One copy into [3, batch, heads, tokens, head_dim] first: torch's CPU flash kernel is slower on the strided
-    # views than the copy costs (encoder 2% faster at batch 8, same values).
-    query, key, value = qkv.permute(2, 0, 3, 1, 4).contiguous().unbind(0)
-    context = scaled_dot_product_attention(query, key, value, scale=attention.scale)
-    return attention.projection(context.transpose(1, 2).reshape(batch, tokens, width))
-
-
-def _pass_cross_attention_masks(model) -> None:
-    """Give each cross-attention the padding mask its caller received but did not pass on (see the docstring)."""
-
-    def hand_over(_module, args, kwargs):
-        if kwargs.get("encoder_hidden_states") is not None and kwargs.get("encoder_attention_mask") is None:
-            kwargs["encoder_attention_mask"] = kwargs.get("attention_mask")
-        return args, kwargs
-
-    for module in model.modules():
-        cross = getattr(module, "crossattention", None)  # BlipTextLayer's, in the text encoder and decoder
-        if cross is not None:
-            cross.self.register_forward_pre_hook(hand_over, with_kwargs=True)
-
-
-class BlipModel:
     family = "blip"
 
     def __init__(self, model, processor) -> None:
@@ -84,10 +45,10 @@ class BlipModel:
         self.tasks = frozenset({ARCHITECTURES[type(model).__name__]})
         self.device = model.device
         self.dtype = model.dtype
-        _pass_cross_attention_masks(model)
+        pass_cross_attention_masks(model)
 
     @classmethod
-    def load(cls, source: str, architecture: str, device: str, dtype: torch.dtype) -> BlipModel:
+    def load(cls, source: str, architecture: str, device: str, dtype: torch.dtype) -> BlipBackend:
         model_class = getattr(transformers, architecture)
         model = model_class.from_pretrained(source, dtype=dtype).to(device).eval()
         processor = transformers.AutoProcessor.from_pretrained(source)
@@ -134,7 +95,7 @@ class BlipModel:
             eos_token_id=self.text_config.sep_token_id,
             pad_token_id=self.text_config.pad_token_id,
             encoder_hidden_states=question_states,
-            encoder_attention_mask=text["attention_mask"],  # honoured: see _pass_cross_attention_masks
+            encoder_attention_mask=text["attention_mask"],  # honoured: see deviations/blip_cross_attention_mask.py
             max_new_tokens=options.max_new_tokens,
             num_beams=options.num_beams,
             do_sample=False,

@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 QUESTION_PROMPT = "Question: {} Answer:"
 
 
-class Blip2Model:
+class Blip2Backend:
+    """One loaded BLIP-2 checkpoint behind the ``VisionBackend`` protocol; ``model`` is the transformers model."""
+
     family = "blip-2"
     tasks = frozenset({"caption", "vqa"})
 
@@ -36,7 +38,7 @@ class Blip2Model:
         self.dtype = model.dtype
 
     @classmethod
-    def load(cls, source: str, architecture: str, device: str, dtype: torch.dtype) -> Blip2Model:
+    def load(cls, source: str, architecture: str, device: str, dtype: torch.dtype) -> Blip2Backend:
         model = transformers.Blip2ForConditionalGeneration.from_pretrained(source, dtype=dtype).to(device).eval()
         processor = transformers.AutoProcessor.from_pretrained(source)
         return cls(model, processor)

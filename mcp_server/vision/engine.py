@@ -22,13 +22,13 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..errors import AiNotesError, BusyError
+from ..errors import AiNotesError, BusyError, ModelFailedError
 from . import compute
 
 if TYPE_CHECKING:
     import torch
 
-    from .base import VisionModel
+    from .protocol import VisionBackend
 
 log = logging.getLogger(__name__)
 
@@ -79,9 +79,9 @@ class FeatureCache:
 
 
 class Engine:
-    def __init__(self, model: VisionModel, *, max_batch: int, max_wait_ms: float, max_queue: int,
+    def __init__(self, backend: VisionBackend, *, max_batch: int, max_wait_ms: float, max_queue: int,
                  cache_size: int, name: str = "model") -> None:
-        self.model = model
+        self.backend = backend
         self.name = name
         self.max_batch = max_batch
         self.max_wait = max_wait_ms / 1000
@@ -136,8 +136,8 @@ class Engine:
             except Exception as exc:  # a failed batch fails only its own requests
                 if not isinstance(exc, AiNotesError):
                     log.exception("batch of %d %s requests failed on %s", len(batch), batch[0].task, self.name)
-                    exc = AiNotesError(f"model {self.name!r} failed on this request ({type(exc).__name__}: "
-                                       f"{' '.join(str(exc).split())[:160]}); other requests are unaffected")
+                    exc = ModelFailedError(f"model {self.name!r} failed on this request ({type(exc).__name__}: "
+                                           f"{' '.join(str(exc).split())[:160]}); other requests are unaffected")
                 for request in batch:
                     if not request.future.done():
                         request.future.set_exception(exc)
@@ -210,9 +210,9 @@ class Engine:
             elif request.pixels is not None:
                 missing[request.digest] = request.pixels
             else:  # evicted between submit and now, and no pixels: cannot happen, submit pins features
-                raise AiNotesError("internal error: an image's features were lost; retry the call")
+                raise ModelFailedError("internal error: an image's features were lost; retry the call")
         if missing:
-            encoded = self.model.encode(torch.stack(list(missing.values())))
+            encoded = self.backend.encode(torch.stack(list(missing.values())))
             self.encoded_images += len(missing)
             for digest, value in zip(missing, encoded, strict=True):
                 found[digest] = value
@@ -223,15 +223,15 @@ class Engine:
         self.batches += 1
         first = batch[0]
         if first.task == "caption":
-            ids = self.model.caption_ids(features, first.options)
+            ids = self.backend.caption_ids(features, first.options)
             per_image = ids.shape[0] // len(batch)
             return [ids[i * per_image : (i + 1) * per_image].cpu() for i in range(len(batch))]
         if first.task == "vqa":
-            ids = self.model.answer_ids(features, [r.payload for r in batch], first.options)
+            ids = self.backend.answer_ids(features, [r.payload for r in batch], first.options)
             return [ids[i : i + 1].cpu() for i in range(len(batch))]
         if first.task == "match":
-            return self.model.match(features, [r.payload for r in batch], first.options)
-        raise AiNotesError(f"unknown task {first.task!r}")
+            return self.backend.match(features, [r.payload for r in batch], first.options)
+        raise ModelFailedError(f"internal error: unknown task {first.task!r}")
 
 
 def _started(requests: list[Request]) -> list[Request]:

@@ -16,7 +16,7 @@ from ..errors import ConfigError, ModelUnavailableError
 if TYPE_CHECKING:
     import torch
 
-    from .base import VisionModel
+    from .protocol import VisionBackend
 
 FAMILIES = {"blip": "blip", "blip-2": "blip-2"}  # config.json model_type -> our family name
 
@@ -96,7 +96,7 @@ def family_of(config: dict) -> str | None:
     return FAMILIES.get(str(config.get("model_type")))
 
 
-def load_model(name: str, spec: ModelSpec, device: str, dtype: torch.dtype) -> VisionModel:
+def load_model(name: str, spec: ModelSpec, device: str, dtype: torch.dtype) -> VisionBackend:
     """Load a checkpoint once; any failure becomes one line naming the model and the fix."""
     from transformers import AutoConfig
     from transformers.utils import logging as hf_logging
@@ -116,14 +116,14 @@ def load_model(name: str, spec: ModelSpec, device: str, dtype: torch.dtype) -> V
     architecture = (config.architectures or [None])[0]
     if family == "blip":
         from .blip import ARCHITECTURES
-        from .blip import BlipModel as family_class
+        from .blip import BlipBackend as family_class
 
         if architecture not in ARCHITECTURES:  # fall back on the task the entry asks for
             by_task = {task: arch for arch, task in ARCHITECTURES.items()}
             architecture = by_task[spec.tasks[0]]
         served = {ARCHITECTURES[architecture]}
     else:
-        from .blip2 import Blip2Model as family_class
+        from .blip2 import Blip2Backend as family_class
 
         served = set(family_class.tasks)
     unsupported = set(spec.tasks) - served
@@ -132,7 +132,7 @@ def load_model(name: str, spec: ModelSpec, device: str, dtype: torch.dtype) -> V
             f"model {name!r} is a {architecture or family} checkpoint, which cannot do "
             f"{', '.join(sorted(unsupported))}; set its tasks to {sorted(served)}"
         )
-    from .packing import can_pack, pack_linears
+    from ..deviations.onednn_packing import can_pack, pack_linears
 
     try:
         loaded = family_class.load(spec.source, architecture, device, dtype)

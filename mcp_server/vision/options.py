@@ -1,12 +1,16 @@
-"""Generation and scoring options, with their bounds: one definition for the CLI and the MCP tools."""
+"""The vision calls' arguments and options, with their bounds: the one definition every front reads.
+
+The MCP tools take these types as parameters (their bounds become the tool schemas), the CLI derives its
+flags and help from them, and ``VisionService`` validates what it receives through them.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from ..errors import BadInputError
+from ..arguments import ImageRef
 
 MAX_IMAGES = 64
 MAX_TEXTS = 100
@@ -14,12 +18,31 @@ MAX_TEXT_CHARS = 500
 MAX_QUESTION_CHARS = 500
 
 
-class _Options(BaseModel):
+def _not_blank(text: str) -> str:
+    if not text.strip():
+        raise ValueError("must not be blank; say something")
+    return text
+
+
+Question = Annotated[str, Field(min_length=1, max_length=MAX_QUESTION_CHARS,
+                                description="One question about the image."), AfterValidator(_not_blank)]
+MatchText = Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS), AfterValidator(_not_blank)]
+Texts = Annotated[list[MatchText], Field(min_length=1, max_length=MAX_TEXTS, description=(
+    f"1 to {MAX_TEXTS} candidate texts to score against the image, each at most {MAX_TEXT_CHARS} characters."))]
+ImageList = Annotated[list[ImageRef], Field(min_length=1, max_length=MAX_IMAGES, description=(
+    f"1 to {MAX_IMAGES} images, each as for caption_image."))]
+MatchMethod = Literal["itm", "itc"]
+Method = Annotated[MatchMethod, Field(description=(
+    "itm: the model's match probability in [0, 1] (more accurate, judges each text alone); "
+    "itc: cosine similarity of image and text embeddings (faster, good for ranking many texts)."))]
+
+
+class Options(BaseModel):
     # Frozen and hashable: requests whose options are equal are batched together.
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class CaptionOptions(_Options):
+class CaptionOptions(Options):
     prompt: str | None = Field(None, max_length=200, description="Text the caption should continue, e.g. 'a photo of'.")
     num_captions: int = Field(1, ge=1, le=5, description="Captions to return per image.")
     max_new_tokens: int = Field(30, ge=1, le=100, description="Longest caption, in tokens.")
@@ -43,42 +66,6 @@ class CaptionOptions(_Options):
         return self
 
 
-class AnswerOptions(_Options):
+class AnswerOptions(Options):
     max_new_tokens: int = Field(10, ge=1, le=50, description="Longest answer, in tokens.")
     num_beams: int = Field(3, ge=1, le=8, description="Beam width; 1 is greedy and fastest.")
-
-
-MatchMethod = Literal["itm", "itc"]
-
-
-def make_options(cls: type[_Options], **values: Any) -> Any:
-    """Build options, turning a validation failure into one actionable line."""
-    try:
-        return cls(**{k: v for k, v in values.items() if v is not None})
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        name = ".".join(str(p) for p in err["loc"]) or "options"
-        msg = err["msg"].removeprefix("Value error, ")
-        shown = f" (got {err['input']!r})" if err["loc"] else ""
-        raise BadInputError(f"bad argument {name}: {msg}{shown}") from exc
-
-
-def check_texts(texts: list[str]) -> list[str]:
-    if not texts:
-        raise BadInputError("texts is empty; give 1 to 100 texts to score against the image")
-    if len(texts) > MAX_TEXTS:
-        raise BadInputError(f"too many texts ({len(texts)}); give at most {MAX_TEXTS} per call")
-    for i, text in enumerate(texts):
-        if not text.strip():
-            raise BadInputError(f"text {i + 1} is empty; every text must say something")
-        if len(text) > MAX_TEXT_CHARS:
-            raise BadInputError(f"text {i + 1} is {len(text)} characters; keep each text under {MAX_TEXT_CHARS}")
-    return texts
-
-
-def check_question(question: str) -> str:
-    if not question.strip():
-        raise BadInputError("question is empty; ask something about the image")
-    if len(question) > MAX_QUESTION_CHARS:
-        raise BadInputError(f"question is {len(question)} characters; keep it under {MAX_QUESTION_CHARS}")
-    return question

@@ -14,22 +14,23 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from ..arguments import validated
 from ..config import Settings
-from ..errors import AiNotesError
+from ..errors import AiNotesError, CallTimeoutError
 from ..images import LoadedImage, load_image
-from ..results import (
+from ..knowledge.results import Citation
+from .options import AnswerOptions, CaptionOptions, ImageList, MatchMethod, Method, Question, Texts
+from .results import (
     AnswerResult,
     CaptionBatchResult,
     CaptionItem,
     CaptionResult,
-    Citation,
     ImageInfo,
     MatchResult,
     ModelInfo,
     ModelList,
     TextScore,
 )
-from .options import AnswerOptions, CaptionOptions, MatchMethod, check_question, check_texts
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -114,7 +115,10 @@ class VisionService:
         return ModelList(models=rows, device=device, dtype=dtype)
 
     def close(self) -> None:
-        for engine in self._engines.values():
+        """Stop every engine and join its worker; models load again on their next use."""
+        with self._load_lock:
+            engines, self._engines = self._engines, {}
+        for engine in engines.values():
             engine.close()
 
     # -- the pipeline -------------------------------------------------------------------------
@@ -129,7 +133,7 @@ class VisionService:
 
         def prepare() -> Request:
             features = engine.cache.get(image.sha256)  # pinned: eviction before the batch runs cannot lose it
-            pixels = None if features is not None else engine.model.preprocess(image.image)
+            pixels = None if features is not None else engine.backend.preprocess(image.image)
             return Request(task, options, image.sha256, pixels=pixels, features=features, payload=payload)
 
         future = engine.submit(await asyncio.to_thread(prepare))
@@ -137,13 +141,13 @@ class VisionService:
             raw = await asyncio.wait_for(asyncio.wrap_future(future), timeout=self.settings.request_timeout_s)
         except TimeoutError:
             future.cancel()
-            raise AiNotesError(
+            raise CallTimeoutError(
                 f"the call took longer than request_timeout_s ({self.settings.request_timeout_s:g} s) and was stopped;"
                 " retry, or ask for fewer tokens or beams") from None
         return image, raw
 
     def _cite(self, name: str, task: str) -> list[Citation]:
-        return self.citations(self._engines[name].model.family, task)
+        return self.citations(self._engines[name].backend.family, task)
 
     # -- operations ---------------------------------------------------------------------------
 
@@ -153,21 +157,16 @@ class VisionService:
         name = self.settings.model_for("caption", model)
         start = time.perf_counter()
         loaded, ids = await self._run(name, "caption", options, image)
-        captions = await asyncio.to_thread(self._engines[name].model.decode, ids, options.prompt)
+        captions = await asyncio.to_thread(self._engines[name].backend.decode, ids, options.prompt)
         return CaptionResult(captions=captions, model=name, image=_info(loaded),
                              elapsed_ms=_ms(start), citations=self._cite(name, "caption"))
 
     async def caption_many(self, images: list[str], options: CaptionOptions | None = None,
                            model: str | None = None, progress: Progress | None = None) -> CaptionBatchResult:
         """Caption several images at once; a bad image is an error in its own slot, the others succeed."""
-        from .options import MAX_IMAGES
-
+        images = validated(ImageList, images, "images")
         options = options or CaptionOptions()
         name = self.settings.model_for("caption", model)
-        if not images:
-            raise AiNotesError("images is empty; give 1 to 64 images")
-        if len(images) > MAX_IMAGES:
-            raise AiNotesError(f"too many images ({len(images)}); give at most {MAX_IMAGES} per call")
         start = time.perf_counter()
         await asyncio.to_thread(self.engine, name)  # a missing model fails the whole call, once
         done = 0
@@ -191,19 +190,18 @@ class VisionService:
     async def answer(self, image: str, question: str, options: AnswerOptions | None = None,
                      model: str | None = None) -> AnswerResult:
         options = options or AnswerOptions()
-        question = check_question(question)
+        question = validated(Question, question, "question")
         name = self.settings.model_for("vqa", model)
         start = time.perf_counter()
         loaded, ids = await self._run(name, "vqa", options, image, payload=question)
-        answer = (await asyncio.to_thread(self._engines[name].model.decode, ids))[0]
+        answer = (await asyncio.to_thread(self._engines[name].backend.decode, ids))[0]
         return AnswerResult(answer=answer, model=name, image=_info(loaded), elapsed_ms=_ms(start),
                             citations=self._cite(name, "vqa"))
 
     async def match(self, image: str, texts: list[str], method: MatchMethod = "itm",
                     model: str | None = None) -> MatchResult:
-        texts = check_texts(texts)
-        if method not in ("itm", "itc"):
-            raise AiNotesError(f"bad argument method: {method!r}; use 'itm' (match probability) or 'itc' (cosine)")
+        texts = validated(Texts, texts, "texts")
+        method = validated(Method, method, "method")
         name = self.settings.model_for("match", model)
         start = time.perf_counter()
         loaded, scores = await self._run(name, "match", method, image, payload=list(texts))

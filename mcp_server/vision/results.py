@@ -1,4 +1,4 @@
-"""Result models: what the MCP tools return as structured content and the CLI prints with ``--json``.
+"""The vision tools' results: what the MCP tools return as structured content and the CLI prints with ``--json``.
 
 One definition per result, shared by both fronts, so the two cannot drift.
 """
@@ -9,13 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-
-class Citation(BaseModel):
-    """A notes section that explains the model or task behind a result."""
-
-    title: str
-    url: str = Field(description="Web URL of the section in the notes site.")
-    uri: str = Field(description="notes:// URI that read_note accepts.")
+from ..knowledge.results import Citation
 
 
 class ImageInfo(BaseModel):

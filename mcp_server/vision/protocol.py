@@ -1,4 +1,4 @@
-"""The small protocol every model family implements, and what the engine needs from it."""
+"""The small protocol every model family implements (``blip.py``, ``blip2.py``), and what the engine needs."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from .options import AnswerOptions, CaptionOptions, MatchMethod
 
 
-class VisionModel(Protocol):
+class VisionBackend(Protocol):
     """A loaded checkpoint. The engine's worker calls encode / *_ids / match; the rest runs in callers' threads.
 
     ``features`` are the per-image outputs of the vision side, which the engine caches per image digest:

@@ -1,0 +1,68 @@
+"""Running the server: stdio (what MCP clients launch) or HTTP with uvicorn. ``server.py`` and ``http.py``
+build what runs here."""
+
+from __future__ import annotations
+
+import errno
+import json
+import socket
+import sys
+
+from .config import Settings
+from .errors import BadInputError, ConfigError
+from .http import SITE_PREFIX, build_app, is_loopback, netloc
+
+
+def serve(settings: Settings, *, http: bool = False, host: str | None = None, port: int | None = None,
+          preload: bool = False) -> int:
+    if not http:
+        from .server import create_server
+
+        create_server(settings, preload=preload).run("stdio")
+        return 0
+    host = host or settings.http.host
+    port = settings.http.port if port is None else port
+    if not is_loopback(host) and not settings.http.token:
+        raise ConfigError(f"refusing to bind {host}: a non-loopback address needs a bearer token; set http.token in "
+                          "the config or AI_NOTES_MCP_TOKEN")
+    return serve_http(settings, host=host, port=port, preload=preload)
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything is announced; a busy port is one line naming the fix."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise BadInputError(f"port {port} on {host} is already in use (another server?); "
+                                f"stop it or pick another with --port") from exc
+        raise BadInputError(f"cannot listen on {netloc(host, port)} ({exc.strerror or exc}); "
+                            "check --host and --port") from exc
+    sock.listen(2048)
+    return sock
+
+
+def serve_http(settings: Settings, *, host: str, port: int, preload: bool = False) -> int:
+    import uvicorn
+
+    sock = bind(host, port)
+    port = sock.getsockname()[1]  # the real one when --port 0 asked for any free port
+    app, base_url = build_app(settings, host=host, port=port, preload=preload)
+    mcp_url = base_url.removesuffix(SITE_PREFIX.lstrip("/") + "/") + "mcp" if not settings.notes.site_url else (
+        f"http://{netloc(host, port)}/mcp")
+    print(ready_message(mcp_url, base_url, token=bool(settings.http.token)), file=sys.stderr, flush=True)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    server.run(sockets=[sock])
+    return 0
+
+
+def ready_message(mcp_url: str, site_url: str, *, token: bool) -> str:
+    entry: dict[str, object] = {"type": "http", "url": mcp_url}
+    if token:
+        entry["headers"] = {"Authorization": "Bearer <your token>"}
+    client = {"mcpServers": {"ai-notes": entry}}
+    return f"MCP endpoint: {mcp_url}\nNotes site:   {site_url}\nClient configuration:\n{json.dumps(client, indent=2)}"
