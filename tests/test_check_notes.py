@@ -32,7 +32,7 @@ Intro with a [link to B](b.md#details) and to the [catalog](catalog/models.md).
 
 ## Details {{#details}}
 
-Text, and `{{#not-an-anchor}}` in code, and a same-page [link](#details).
+Text about BLIP and BLIP-2, and `{{#not-an-anchor}}` in code, and a same-page [link](#details).
 
 ```markdown
 [a link in a code block](nowhere.md)
@@ -70,7 +70,7 @@ MODELS = """\
   techniques: [q-former]
   sources:
     - https://arxiv.org/abs/2301.12597
-  notes: b.md
+  notes: b.md#details
 """
 
 MODIFIERS = """\
@@ -270,6 +270,99 @@ def test_catalog_duplicate_id(notes):
     assert_problem(notes_dir, MODELS_FILE, text.count("\n") + 1, "duplicate id (first on line")
 
 
+def first_row(path: Path) -> dict[str, str]:
+    """The scalar `key: value` lines of the first catalog row."""
+    row: dict[str, str] = {}
+    for line in path.read_text().split("\n"):
+        if line.startswith("- id:") and row:
+            break
+        match = re.match(r"^(?:- |  )(\w+): (.+)$", line)
+        if match:
+            row[match.group(1)] = match.group(2)
+    return row
+
+
+def test_catalog_notes_section_must_name_the_model(notes):
+    """A `notes` anchor whose section never names the model is refused at the `notes` line;
+    an alias that the section uses makes it pass."""
+    notes_dir, page = notes
+    insert_before_sources(notes_dir / page, "## Nothing about models {#unrelated}")
+    path = notes_dir / MODELS_FILE
+    name = first_row(path)["name"]
+    line = edit_line(path, r"  notes:", f"  notes: {page}#unrelated")
+    assert_problem(notes_dir, MODELS_FILE, line, f"section {page}#unrelated never names the model ('{name}')")
+    edit_line(path, r"  name:", f"  name: {name}\n  aliases: [models]")
+    assert not [p for p in check_notes.check(notes_dir) if "never names the model" in p]
+
+
+def test_catalog_notes_is_required(notes):
+    notes_dir, _ = notes
+    path = notes_dir / MODELS_FILE
+    line = edit_line(path, r"  notes:", None)  # the row's next line, or the next row, moves up to it
+    lines = path.read_text().split("\n")
+    row = max(i for i in range(line - 1) if lines[i].startswith("- id:")) + 1
+    assert_problem(notes_dir, MODELS_FILE, row, "missing 'notes'")
+
+
+def test_catalog_collaborator_repeats_the_organization(notes):
+    notes_dir, _ = notes
+    path = notes_dir / MODELS_FILE
+    organization = first_row(path)["organization"]
+    line = edit_line(path, r"  open_weights:", f"  collaborators: [{organization}]\n  open_weights: true")
+    assert_problem(notes_dir, MODELS_FILE, line, f"collaborator '{organization}' is already the row's organization")
+
+
+@pytest.mark.parametrize("name, text, named", [
+    ("GPT-4", "the GPT-4 technical report", True),
+    ("GPT-4", "GPT-4o and GPT-4.5", False),  # a longer name, a later version
+    ("BLIP", "BLIP-2 (2023)", False),
+    ("PaLM", "PaLM 2 was smaller", False),
+    ("PaLM", "the 540B PaLM (2022)", True),
+    ("Llama 3.1", "llama 3.1 405B", True),  # case-insensitive; a size may follow
+    ("Llama 3", "Llama 3.1", False),
+    ("Falcon", "Falcon 180B", True),
+    ("Qwen3", "[Qwen3] (2025-04)", True),
+])
+def test_names_model(name, text, named):
+    assert check_notes.names_model(text, name) is named
+
+
+@pytest.mark.parametrize("row, names", [
+    ({"name": "Claude 4 (Opus 4, Sonnet 4)"}, ["Claude 4 (Opus 4, Sonnet 4)", "Claude 4"]),
+    ({"name": "Stable Diffusion XL (SDXL)", "aliases": ["SDXL"]},
+     ["Stable Diffusion XL (SDXL)", "Stable Diffusion XL", "SDXL"]),
+    ({"name": "GPT-4o"}, ["GPT-4o"]),
+])
+def test_model_names(row, names):
+    assert check_notes.model_names(row) == names
+
+
+def test_section_text_ends_at_the_next_heading_of_its_level(tmp_path):
+    notes_dir = make_fixture(tmp_path)
+    path = notes_dir / "a.md"
+    insert_before_sources(
+        path, "## Outer {#outer}\n\nOuter text, [a link](https://gpt-9.example).\n\n### Inner {#inner}\n\nInner text."
+    )
+    page = check_notes.load_page(notes_dir, path, [])
+    outer = check_notes.section_text(page, "outer")
+    assert "Outer text" in outer and "Inner text" in outer and "Sources" not in outer
+    assert "gpt-9" not in outer  # neither link targets nor `{#anchors}` name a model
+    assert check_notes.section_text(page, "inner") == "### Inner Inner text."
+
+
+TAXONOMY_FILE = "data/taxonomy.yaml"
+
+
+@pytest.mark.parametrize("pattern, replacement, message", [
+    (r"  - Apple$", "  - Anthropic", "organization 'Anthropic' is listed twice"),
+    (r"  - Apple$", "  - Aardvark AI", "organization 'Aardvark AI' is out of alphabetical order (after 'Anthropic')"),
+])
+def test_organization_list_is_one_sorted_list(notes, pattern, replacement, message):
+    notes_dir, _ = notes
+    line = edit_line(notes_dir / TAXONOMY_FILE, pattern, replacement)
+    assert_problem(notes_dir, TAXONOMY_FILE, line, message)
+
+
 # --------------------------------------------------------------------------- modifier rows
 
 MODIFIERS_FILE = "data/image_prompt_modifiers.yaml"
@@ -297,6 +390,16 @@ THE_PAGE = None  # stands for the page the fixture breaks
     (MODELS_FILE, r"  released:", "  released: 2023-02-30", "released '2023-02-30' is not an ISO date"),
     (MODELS_FILE, r"  sources:", "  sources: []", "at least one http(s) URL"),
     (MODELS_FILE, r"  notes:", "  notes: vision-language.md#nope", "notes reference does not resolve"),
+    (MODELS_FILE, r"  notes:", "  notes: index.md", "has no anchor: point it at a section that names the model"),
+    (MODELS_FILE, r"  notes:", "  notes: catalog/models.md#blip", "must point at a written page, not a generated one"),
+    (MODELS_FILE, r"  organization:", "  organization: Facebook AI",
+     "organization 'Facebook AI' is not in data/taxonomy.yaml organizations"),
+    (MODELS_FILE, r"  open_weights:", "  collaborators: [Nowhere Labs]\n  open_weights: true",
+     "collaborator 'Nowhere Labs' is not in data/taxonomy.yaml organizations"),
+    (MODELS_FILE, r"  open_weights:", "  collaborators: Microsoft\n  open_weights: true",
+     "collaborators must be a list of organisations"),
+    (MODELS_FILE, r"  open_weights:", "  aliases: []\n  open_weights: true", "aliases must be a list of other spellings"),
+    (MODELS_FILE, r"  techniques:", "  techniques: [pretraining, not-disclosed]", "'not-disclosed' stands alone"),
     (MODIFIERS_FILE, r"  category:", "  category: texture", "category 'texture' is not one of"),
 ])
 def test_one_broken_line_is_reported_at_its_line(notes, file, pattern, replacement, message):

@@ -12,7 +12,12 @@ What it checks, one function per family:
   `data/taxonomy.yaml`) and `updated` (ISO date); explicit anchors `{#id}` unique per page;
   relative links point at an existing page and at an explicit anchor on it; every page but
   the index and the tags page ends with a `## Sources {#sources}` list of dated links;
-- `data/models.yaml`: keys, unique ids, dates, vocabularies, sources, `notes` references;
+- `data/taxonomy.yaml`: the `organizations` list holds each maker once, in alphabetical order;
+- `data/models.yaml`: keys, unique ids, dates, vocabularies, sources; `organization` and the
+  optional `collaborators` only from that list; `not-disclosed` only as the sole technique; and
+  the required `notes`, a `page.md#anchor` on a written page whose section (its heading and the
+  text up to the next heading of the same or a higher level) names the model: its `name`, the
+  name without a parenthesised qualifier, or one of its optional `aliases`;
 - `data/image_prompt_modifiers.yaml`: keys and categories.
 
 Pages generated at build time by `tools/site_hooks.py` are valid link targets; anchors on them
@@ -56,8 +61,11 @@ MODEL_REQUIRED_KEYS = (
     "capabilities",
     "techniques",
     "sources",
+    "notes",
 )
-MODEL_OPTIONAL_KEYS = ("parameters", "active_parameters", "context_window", "notes")
+MODEL_OPTIONAL_KEYS = ("collaborators", "parameters", "active_parameters", "context_window", "aliases")
+# The technique that says the maker published nothing about training: it stands alone.
+NOT_DISCLOSED = "not-disclosed"
 
 # The categories of image-prompts.md, in the order the generated page lists them.
 MODIFIER_CATEGORIES = (
@@ -141,6 +149,7 @@ class Vocabulary:
     capabilities: set[str]
     techniques: set[str]
     modalities: set[str]
+    organizations: set[str] = field(default_factory=set)
 
 
 # --------------------------------------------------------------------------- YAML with lines
@@ -207,19 +216,36 @@ def is_partial_date(value: str) -> bool:
 def load_vocabulary(notes_dir: Path, problems: list[Problem]) -> Vocabulary:
     path = notes_dir / TAXONOMY_FILE
     data: Any = None
+    node: yaml.Node | None = None
     try:
-        data, _ = load_yaml(path.read_text(encoding="utf-8"))
+        data, node = load_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         problems.append(Problem(path, 1, "missing taxonomy file"))
     except yaml.YAMLError as error:
         problems.append(Problem(path, _yaml_error_line(error), f"invalid YAML: {error}"))
     data = data if isinstance(data, dict) else {}
+    problems += [Problem(path, line_of(node, *keys), message) for keys, message in organization_list_problems(data)]
     return Vocabulary(
         tags=set(data.get("tags") or ()),
         capabilities=set(data.get("capabilities") or ()),
         techniques=set(data.get("techniques") or ()),
         modalities=set(data.get("modalities") or ()),
+        organizations={str(name) for name in data.get("organizations") or ()},
     )
+
+
+def organization_list_problems(taxonomy: dict):
+    """The one list of makers: names, each once, in alphabetical order (case ignored)."""
+    names = taxonomy.get("organizations")
+    if not isinstance(names, list) or not all(isinstance(name, str) and name.strip() for name in names):
+        yield ("organizations",), "organizations must be a list of maker names"
+        return
+    for index in range(1, len(names)):
+        before, name = names[index - 1], names[index]
+        if name.casefold() == before.casefold():
+            yield ("organizations", index), f"organization {name!r} is listed twice"
+        elif name.casefold() < before.casefold():
+            yield ("organizations", index), f"organization {name!r} is out of alphabetical order (after {before!r})"
 
 
 def load_page(notes_dir: Path, path: Path, problems: list[Problem]) -> Page:
@@ -421,6 +447,7 @@ def model_row_problems(row: dict, vocab: Vocabulary, pages: dict[str, Page]):
     for key in ("name", "organization", "license"):
         if key in row and not isinstance(row[key], str):
             yield (key,), f"{key} must be a string"
+    yield from organization_problems(row, vocab)
     if "released" in row and not is_iso_date(row["released"]):
         yield ("released",), f"released {row['released']!r} is not an ISO date (YYYY-MM-DD)"
     if "open_weights" in row and not isinstance(row["open_weights"], bool):
@@ -432,12 +459,112 @@ def model_row_problems(row: dict, vocab: Vocabulary, pages: dict[str, Page]):
         isinstance(sources, list) and sources and all(isinstance(s, str) and URL.match(s) for s in sources)
     ):
         yield ("sources",), "sources must be a list of at least one http(s) URL"
+    aliases = row.get("aliases")
+    if "aliases" in row and not (
+        isinstance(aliases, list) and aliases and all(isinstance(a, str) and a.strip() for a in aliases)
+    ):
+        yield ("aliases",), "aliases must be a list of other spellings of the name, e.g. [SDXL]"
+    yield from notes_problems(row, pages)
+
+
+def organization_problems(row: dict, vocab: Vocabulary):
+    """`organization` (the lead maker) and `collaborators` come from the taxonomy's one list."""
+    organization = row.get("organization")
+    if isinstance(organization, str) and organization and organization not in vocab.organizations:
+        yield ("organization",), (
+            f"organization {organization!r} is not in {TAXONOMY_FILE} organizations"
+            " (one spelling per maker; add a new maker there)"
+        )
+    if "collaborators" not in row:
+        return
+    collaborators = row["collaborators"]
+    if not isinstance(collaborators, list) or not collaborators:
+        yield ("collaborators",), "collaborators must be a list of organisations, e.g. [Microsoft]"
+        return
+    seen: set[str] = set()
+    for index, name in enumerate(collaborators):
+        if not isinstance(name, str) or name not in vocab.organizations:
+            yield ("collaborators", index), f"collaborator {name!r} is not in {TAXONOMY_FILE} organizations"
+        elif name == organization:
+            yield ("collaborators", index), f"collaborator {name!r} is already the row's organization"
+        elif name in seen:
+            yield ("collaborators", index), f"collaborator {name!r} is listed twice"
+        else:
+            seen.add(name)
+
+
+def notes_problems(row: dict, pages: dict[str, Page]):
+    """`notes: page.md#anchor` must resolve to a written page's section that names the model."""
     ref = row.get("notes")
-    if ref is not None:
-        if not isinstance(ref, str) or not ref.partition("#")[0].endswith(".md"):
-            yield ("notes",), f"notes {ref!r} must name a page, e.g. vision-language.md#blip"
-        elif message := resolve_link("index.md", ref, pages, Path()):
-            yield ("notes",), f"notes reference does not resolve: {message}"
+    if ref is None or ref == "":
+        return  # reported as a missing key
+    if not isinstance(ref, str) or not ref.partition("#")[0].endswith(".md"):
+        yield ("notes",), f"notes {ref!r} must name a page and a section, e.g. vision-language.md#blip"
+        return
+    path, _, anchor = ref.partition("#")
+    if not anchor:
+        yield ("notes",), f"notes {ref!r} has no anchor: point it at a section that names the model, {path}#..."
+        return
+    if message := resolve_link("index.md", ref, pages, Path()):
+        yield ("notes",), f"notes reference does not resolve: {message}"
+        return
+    page = pages.get(posixpath.normpath(path))
+    if page is None:  # a generated catalog page: it lists every model, so it explains none
+        yield ("notes",), f"notes {ref!r} must point at a written page, not a generated one"
+        return
+    names = model_names(row)
+    if names and not any(names_model(section_text(page, anchor), name) for name in names):
+        spelled = " or ".join(repr(name) for name in names)
+        yield ("notes",), (
+            f"section {ref} never names the model ({spelled}); point notes at a section that"
+            " does, or add the spelling the prose uses to `aliases`"
+        )
+
+
+def model_names(row: dict) -> list[str]:
+    """The spellings a section may use for a row: its name, the name without a parenthesised
+    qualifier ("Claude 3 (Haiku, Sonnet, Opus)" is named by "Claude 3"), and its aliases."""
+    names: list[str] = []
+    name = row.get("name")
+    if isinstance(name, str):
+        names += [name, re.sub(r"\s*\([^)]*\)", " ", name).strip()]
+    aliases = row.get("aliases")
+    if isinstance(aliases, list):
+        names += [alias for alias in aliases if isinstance(alias, str)]
+    return list(dict.fromkeys(" ".join(n.split()) for n in names if n.strip()))
+
+
+def section_text(page: Page, anchor: str) -> str:
+    """The prose of the section an anchor opens: its heading and the text up to the next heading
+    of the same or a higher level (subsections included). Anchors, link targets and inline code
+    are left out, so a URL or an `{#id}` cannot name a model on the section's behalf."""
+    line = page.anchors[anchor][0]
+    prose = list(page.prose())
+    start = next(i for i, (number, _) in enumerate(prose) if number == line)
+    heading = HEADING.match(prose[start][1])
+    level = len(heading.group(1)) if heading else 7  # an anchor on a paragraph: up to any heading
+    texts = [prose[start][1]]
+    for _, text in prose[start + 1 :]:
+        match = HEADING.match(text)
+        if match and len(match.group(1)) <= level:
+            break
+        texts.append(text)
+    text = ATTR_LIST.sub(" ", " ".join(texts))
+    text = re.sub(r"\]\([^)]*\)", "] ", text)  # [label](target): the label only
+    return " ".join(re.sub(r"https?://\S+", " ", text).split())
+
+
+# What may not follow a model's name where the text names it: more of a word ("GPT-4o"), a version
+# ("GPT-4.5", "BLIP-2", "PaLM 2", "Claude 3"); a size may ("Llama 3.1 405B", "Falcon 180B", "Gemma 2B").
+NOT_AFTER_NAME = r"(?!\w|[.-]\d|\s+\d+(?:\.\d+)*(?![\d.]|\s*[KMBT]\b))"
+
+
+def names_model(text: str, name: str) -> bool:
+    """Whether text names the model: the whole name, case-insensitive, and not as the start of a
+    longer word or of a later version ("GPT-4" is not named by "GPT-4o" or "GPT-4.5", nor "PaLM"
+    by "PaLM 2"). A number after the name counts as a version unless a size unit follows it."""
+    words = r"\s+".join(re.escape(word) for word in name.split())
+    return re.search(rf"(?<!\w){words}{NOT_AFTER_NAME}", text, re.IGNORECASE) is not None
 
 
 def size_problems(row: dict):
@@ -468,6 +595,11 @@ def vocabulary_problems(row: dict, vocab: Vocabulary):
         for index, value in enumerate(values):
             if value not in allowed:
                 yield (key, index), f"unknown {noun} {value!r} (not in {TAXONOMY_FILE} {key})"
+        if key == "techniques" and NOT_DISCLOSED in values and len(values) > 1:
+            yield (key, values.index(NOT_DISCLOSED)), (
+                f"{NOT_DISCLOSED!r} stands alone: the maker published nothing about training,"
+                " or list what it published"
+            )
     modalities = row.get("modalities")
     if "modalities" not in row:
         return

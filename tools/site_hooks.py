@@ -202,9 +202,24 @@ def newest_first(models: list[dict]) -> list[dict]:
     return sorted(models, key=lambda m: (str(m.get("released")), str(m.get("name"))), reverse=True)
 
 
+SIZE_UNITS = {"K": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}
+
+
+def parameter_count(text: Any) -> float:
+    """A published size such as "7.1B" as a number (0 when it is not one), for ordering sizes."""
+    match = check_notes.SIZE.match(str(text))
+    return float(str(text)[:-1]) * SIZE_UNITS[str(text)[-1]] if match else 0.0
+
+
 def size(model: dict) -> str:
+    """The Parameters cell: the family's published sizes, largest first. The catalog table sorts a
+    column by the first size in each cell, so a family sorts by its largest model (Gopher by 280B,
+    not by its 44M sibling); mixture-of-experts rows give the total, then the active count."""
+    parameters = model.get("parameters")
+    if isinstance(parameters, list):
+        parameters = sorted(parameters, key=parameter_count, reverse=True)
     active = model.get("active_parameters")
-    return cell(model.get("parameters")) + (f" ({cell(active)} active)" if active else "")
+    return cell(parameters) + (f" ({cell(active)} active)" if active else "")
 
 
 def render_models(state: dict) -> str:
@@ -248,7 +263,10 @@ def render_models(state: dict) -> str:
         )
         + f"{len(models)} models, generated from `notes/data/models.yaml` at build time. Filter the"
         " table by capability, modality, organisation or open weights, and sort it by clicking a"
-        " column heading. The same data, arranged differently: the"
+        " column heading. Parameters lists the sizes the maker published, largest first, so sorting"
+        " by it ranks each family by its largest model (Gopher by its 280B model, not its 44M one);"
+        " for mixture-of-experts models it is the total count, with the parameters active per token"
+        " in brackets. The same data, arranged differently: the"
         " [capability matrix](capabilities.md) and the [timeline](timeline.md).\n\n"
         '<div class="catalog-filters" id="catalog-filters"></div>\n\n' + table(header, rows)
     )
