@@ -72,6 +72,27 @@ QUERIES: tuple[NotesQuery, ...] = (
     # resources.md
     NotesQuery("newsletters and podcasts to keep up with AI", "resources.md", "newsletters"),
     NotesQuery("free courses for a beginner", "resources.md", "beginner"),
+    # agents.md
+    NotesQuery("what changed between MCP specification revisions", "agents.md", "mcp-revisions"),
+    NotesQuery("agent to agent protocol A2A compared with MCP", "agents.md", "agent-to-agent"),
+    NotesQuery("coding agents that read the answer from git history", "agents.md", "reward-hacking"),
+    # audio.md
+    NotesQuery("how is word error rate measured for speech recognition", "audio.md", "wer"),
+    NotesQuery("full-duplex speech-to-speech voice model", "audio.md", "moshi"),
+    NotesQuery("zero-shot voice cloning from a few seconds of audio", "audio.md", "voice-cloning"),
+    # infra.md
+    NotesQuery("why is LLM decoding bound by memory bandwidth", "infra.md", "decode-bandwidth"),
+    NotesQuery("paged KV cache and continuous batching in serving engines", "infra.md", "serving-engines"),
+    NotesQuery("speculative decoding with a draft model", "infra.md", "speculative-decoding"),
+    # evaluation.md
+    NotesQuery("benchmark contamination detection", "evaluation.md", "contamination"),
+    NotesQuery("how to read an LLM leaderboard", "evaluation.md", "reading-results"),
+    NotesQuery("LLM-as-a-judge biases", "evaluation.md", "llm-as-judge"),
+    # prompting.md
+    NotesQuery("should I add few-shot examples or chain of thought when prompting a reasoning model", "prompting.md",
+               "reasoning-models"),
+    NotesQuery("does forcing JSON output hurt reasoning accuracy", "prompting.md", "format-cost"),
+    NotesQuery("prompt caching cost of a stable prefix for an agent", "prompting.md", "prompt-caching"),
     # index.md
     NotesQuery("how do I add a page to the notes", "index.md", "contributing"),
 )

@@ -67,7 +67,7 @@ def test_a_hit_carries_everything_needed_to_cite_it(notes):
         "path": VL,
         "snippet": top.snippet,
         "tags": ["vision-language", "evaluation", "open-weights"],
-        "updated": "2026-11-22",
+        "updated": "2026-12-02",
         "score": top.score,
     }
     assert "**learnable query vectors**" in top.snippet
@@ -160,7 +160,7 @@ def test_read_a_whole_page(notes):
     assert (note.title, note.url, note.uri) == ("Vision-language models", BASE + "vision-language/", f"notes://{VL}")
     assert note.markdown.startswith("# Vision-language models\n")
     assert "## Sources {#sources}" in note.markdown and "updated:" not in note.markdown.split("\n")[0]
-    assert (note.tags, note.updated) == (["vision-language", "evaluation", "open-weights"], "2026-11-22")
+    assert (note.tags, note.updated) == (["vision-language", "evaluation", "open-weights"], "2026-12-02")
 
 
 def test_read_a_section_returns_it_with_its_sub_sections(notes):
