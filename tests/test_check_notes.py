@@ -398,7 +398,8 @@ THE_PAGE = None  # stands for the page the fixture breaks
      "collaborator 'Nowhere Labs' is not in data/taxonomy.yaml organizations"),
     (MODELS_FILE, r"  open_weights:", "  collaborators: Microsoft\n  open_weights: true",
      "collaborators must be a list of organisations"),
-    (MODELS_FILE, r"  open_weights:", "  aliases: []\n  open_weights: true", "aliases must be a list of other spellings"),
+    (MODELS_FILE, r"  open_weights:", "  aliases: []\n  open_weights: true",
+     "aliases must be a list of other spellings"),
     (MODELS_FILE, r"  techniques:", "  techniques: [pretraining, not-disclosed]", "'not-disclosed' stands alone"),
     (MODIFIERS_FILE, r"  category:", "  category: texture", "category 'texture' is not one of"),
 ])

@@ -36,51 +36,21 @@ from typing import Any
 
 import yaml
 
-# Pages that tools/site_hooks.py generates from notes/data/*.yaml at build time.
-GENERATED_PAGES = (
-    "catalog/models.md",
-    "catalog/capabilities.md",
-    "catalog/timeline.md",
-    "catalog/image-prompt-modifiers.md",
+# The schema (page lists, data files, row keys) is defined once, in the package, for the runtime and tools/.
+from mcp_server.knowledge.schema import (  # noqa: E402
+    FRESHNESS_DAYS,
+    GENERATED_PAGES,
+    MODEL_OPTIONAL_KEYS,
+    MODEL_REQUIRED_KEYS,
+    MODELS_FILE,
+    MODIFIER_CATEGORIES,
+    MODIFIER_OPTIONAL_KEYS,
+    MODIFIER_REQUIRED_KEYS,
+    MODIFIERS_FILE,
+    NOT_DISCLOSED,
+    PAGES_WITHOUT_SOURCES,
+    TAXONOMY_FILE,
 )
-# Pages that hold no claims of their own, so they need no sources section.
-PAGES_WITHOUT_SOURCES = {"index.md", "tags.md"}
-
-MODELS_FILE = "data/models.yaml"
-MODIFIERS_FILE = "data/image_prompt_modifiers.yaml"
-TAXONOMY_FILE = "data/taxonomy.yaml"
-
-MODEL_REQUIRED_KEYS = (
-    "id",
-    "name",
-    "organization",
-    "released",
-    "open_weights",
-    "license",
-    "modalities",
-    "capabilities",
-    "techniques",
-    "sources",
-    "notes",
-)
-MODEL_OPTIONAL_KEYS = ("collaborators", "parameters", "active_parameters", "context_window", "aliases")
-# The technique that says the maker published nothing about training: it stands alone.
-NOT_DISCLOSED = "not-disclosed"
-
-# The categories of image-prompts.md, in the order the generated page lists them.
-MODIFIER_CATEGORIES = (
-    "subject",
-    "style",
-    "medium",
-    "composition",
-    "lighting",
-    "camera-and-lens",
-    "colour",
-    "quality",
-    "negative",
-)
-MODIFIER_REQUIRED_KEYS = ("term", "category", "effect", "example", "works_with")
-MODIFIER_OPTIONAL_KEYS = ("source",)
 
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 KEBAB = re.compile(r"^[a-z0-9]+(?:[-.][a-z0-9]+)*$")
@@ -367,7 +337,7 @@ def check_sources(page: Page):
     if start is None:
         yield len(page.lines) or 1, "missing `## Sources {#sources}` section"
         return
-    dated = 0
+    dates = []
     for number, text in prose[start + 1 :]:
         heading = HEADING.match(text)
         if heading and len(heading.group(1)) <= 2:
@@ -377,11 +347,24 @@ def check_sources(page: Page):
             continue
         match = DATED_LINK.match(bullet.group(1))
         if match and is_partial_date(match.group(1)):
-            dated += 1
+            dates.append(match.group(1))
         else:
             yield number, "source is not `YYYY-MM[-DD] · [title](https://...) · why`"
-    if not dated:
+    if not dates:
         yield prose[start][0], "sources section holds no dated link"
+
+
+def stale_by_sources(page: Page, dates: list[str]) -> str | None:
+    """`updated` says the page was reviewed that day: it must then cite something from the year before it."""
+    updated = page.meta.get("updated") if isinstance(page.meta, dict) else None
+    if not is_iso_date(updated):
+        return None  # reported by the front matter check
+    reviewed = updated if isinstance(updated, date) else date.fromisoformat(str(updated))
+    newest = max(date.fromisoformat(d if len(d) == 10 else d + "-28") for d in dates)
+    if (reviewed - newest).days > FRESHNESS_DAYS:
+        return (f"`updated` is {reviewed} but the newest source is from {newest:%Y-%m}: a page reviewed that day "
+                f"cites something from the {FRESHNESS_DAYS} days before it (add what changed, or keep the old date)")
+    return None
 
 
 def check_generated_paths(page: Page):

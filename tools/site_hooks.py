@@ -383,12 +383,9 @@ def render_modifiers(state: dict) -> str:
     )
 
 
-GENERATED = {
-    "catalog/models.md": render_models,
-    "catalog/capabilities.md": render_capabilities,
-    "catalog/timeline.md": render_timeline,
-    "catalog/image-prompt-modifiers.md": render_modifiers,
-}
+# One renderer per generated page; the list of those pages is the schema's (checked at import).
+GENERATED = dict(zip(check_notes.GENERATED_PAGES,
+                     (render_models, render_capabilities, render_timeline, render_modifiers), strict=True))
 
 
 # --------------------------------------------------------------------------- llms.txt

@@ -16,9 +16,7 @@ from pydantic import ValidationError
 from ..errors import BadInputError, ConfigError, NotFoundError, one_line
 from .pages import SAFE_LOADER
 from .results import CatalogModel
-
-MODELS_FILE = "data/models.yaml"
-TAXONOMY_FILE = "data/taxonomy.yaml"
+from .schema import MODELS_FILE, TAXONOMY_FILE
 
 
 @dataclass(frozen=True)

@@ -19,16 +19,12 @@ import yaml
 
 from ..config import Settings
 from ..errors import ConfigError
+from .schema import GENERATED_PAGES
 
 # libyaml's safe loader when PyYAML has it (about ten times faster than the pure-Python one): the pages and
 # the catalog are read while the server starts.
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-# Pages that tools/site_hooks.py generates from notes/data/*.yaml at build time; a stray file
-# with one of these names is replaced by the generated page in the site, so it is not indexed.
-GENERATED_PAGES = frozenset(
-    {"catalog/models.md", "catalog/capabilities.md", "catalog/timeline.md", "catalog/image-prompt-modifiers.md"}
-)
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)---[ \t]*\n", re.S)
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$")

@@ -1,0 +1,60 @@
+"""The notes' schema, defined once: which pages are generated, which data files exist, the keys of their rows.
+
+Imported by the runtime (``knowledge/``), by the checker (``tools/check_notes.py``) and by the site build
+(``tools/site_hooks.py``), so none of them can disagree with another. Plain constants: importing this module
+costs nothing.
+"""
+
+from __future__ import annotations
+
+# Data files, relative to the notes folder.
+TAXONOMY_FILE = "data/taxonomy.yaml"
+MODELS_FILE = "data/models.yaml"
+MODIFIERS_FILE = "data/image_prompt_modifiers.yaml"
+
+# Pages that tools/site_hooks.py generates from the data files at build time (never written by hand).
+CATALOG_PAGE = "catalog/models.md"
+GENERATED_PAGES = (
+    CATALOG_PAGE,
+    "catalog/capabilities.md",
+    "catalog/timeline.md",
+    "catalog/image-prompt-modifiers.md",
+)
+# Pages that hold no claims of their own, so they need no sources section.
+PAGES_WITHOUT_SOURCES = ("index.md", "tags.md")
+
+# A page must cite at least one source dated within this many days before its `updated` date.
+FRESHNESS_DAYS = 365
+
+# A catalog row (notes/data/models.yaml).
+MODEL_REQUIRED_KEYS = (
+    "id",
+    "name",
+    "organization",
+    "released",
+    "open_weights",
+    "license",
+    "modalities",
+    "capabilities",
+    "techniques",
+    "sources",
+    "notes",
+)
+MODEL_OPTIONAL_KEYS = ("collaborators", "parameters", "active_parameters", "context_window", "aliases")
+# The technique that says the maker published nothing about training: it stands alone.
+NOT_DISCLOSED = "not-disclosed"
+
+# An image-prompt modifier row; its categories in the order the generated page lists them.
+MODIFIER_REQUIRED_KEYS = ("term", "category", "effect", "example", "works_with")
+MODIFIER_OPTIONAL_KEYS = ("source",)
+MODIFIER_CATEGORIES = (
+    "subject",
+    "style",
+    "medium",
+    "composition",
+    "lighting",
+    "camera-and-lens",
+    "colour",
+    "quality",
+    "negative",
+)
