@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import json
 import math
 import os
+import re
 import socket
 import sys
 from pathlib import Path
@@ -91,6 +93,83 @@ async def _redirect(send, location: str) -> None:
     await send({"type": "http.response.body", "body": b""})
 
 
+class OversizeAsToolError:
+    """Pure ASGI: a POST body over ``limit`` is answered as a tool error with one actionable line.
+
+    The SDK answers an oversized body with a plain-text 413, which MCP clients report only as "Server returned
+    an error response". The JSON-RPC id and method sit at the start of the body, so this reads up to the
+    limit, and past it answers that request itself: a tools/call gets an ``isError`` result with ``message``.
+    Bodies that declare a length within the limit pass through untouched.
+    """
+
+    HEAD = 64 * 1024  # where the id and method are looked for
+    DRAIN = 256 * 1024 * 1024  # past this, stop reading a body and let the connection close
+
+    def __init__(self, app, limit: int, message: str) -> None:
+        self.app, self.limit, self.message = app, limit, message
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope.get("method") != "POST":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) <= self.limit:
+            await self.app(scope, receive, send)
+            return
+        chunks, size, more = [], 0, True
+        while more and size <= self.limit:
+            event = await receive()
+            if event["type"] != "http.request":
+                await self.app(scope, _replay(chunks, event, receive), send)
+                return
+            chunks.append(event.get("body", b""))
+            size += len(chunks[-1])
+            more = event.get("more_body", False)
+        if size <= self.limit:
+            await self.app(scope, _replay(chunks, None, receive), send)
+            return
+        head = b"".join(chunks)[: self.HEAD]
+        chunks.clear()
+        # Read the rest before answering: a reply sent while the client is still writing is lost to a reset.
+        while more and size <= self.DRAIN:
+            event = await receive()
+            size += len(event.get("body", b""))
+            more = event["type"] == "http.request" and event.get("more_body", False)
+        await self._refuse(head, send)
+
+    async def _refuse(self, head: bytes, send) -> None:
+        found_id = re.search(rb'"id"\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+)', head)
+        method = re.search(rb'"method"\s*:\s*"([^"]+)"', head)
+        if found_id is None:
+            status, payload = 413, {"error": self.message}
+        elif method is not None and method.group(1) == b"tools/call":
+            from mcp_types import CallToolResult, TextContent
+
+            result = CallToolResult(content=[TextContent(type="text", text=self.message)], is_error=True)
+            status, payload = 200, {"jsonrpc": "2.0", "id": json.loads(found_id.group(1)),
+                                    "result": result.model_dump(by_alias=True, exclude_none=True, mode="json")}
+        else:
+            status, payload = 200, {"jsonrpc": "2.0", "id": json.loads(found_id.group(1)),
+                                    "error": {"code": -32600, "message": self.message}}
+        body = json.dumps(payload).encode()
+        await send({"type": "http.response.start", "status": status, "headers": [
+            (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})
+
+
+def _replay(chunks: list[bytes], pending, receive):
+    """A receive() that gives back the body already read, then carries on with the real one."""
+    events = [{"type": "http.request", "body": b"".join(chunks), "more_body": pending is not None}]
+    if pending is not None:
+        events.append(pending)
+
+    async def replayed():
+        return events.pop(0) if events else await receive()
+
+    return replayed
+
+
 def body_limit(settings: Settings) -> int:
     """The largest allowed image, base64-encoded inside a JSON-RPC request, plus room for the rest."""
     return math.ceil(settings.images.max_bytes / 3) * 4 + 256 * 1024
@@ -136,6 +215,10 @@ def build_app(settings: Settings, *, host: str, port: int, preload: bool = False
         )
     mcp_app = server.streamable_http_app(streamable_http_path="/mcp", max_request_body_size=body_limit(settings),
                                          transport_security=security, host=host)
+    limit = body_limit(settings)
+    mcp_app = OversizeAsToolError(mcp_app, limit, (
+        f"image: larger than {settings.images.max_bytes:,} bytes (images.max_bytes): this request was over "
+        f"{limit:,} bytes; pass a smaller image"))
     if settings.http.token:
         mcp_app = BearerTokenMiddleware(mcp_app, settings.http.token)
     site_app = None

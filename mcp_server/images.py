@@ -33,6 +33,11 @@ _ALLOWED_TEXT = "JPEG, PNG, GIF, WEBP, BMP or TIFF"
 _SOURCES = "a local path, a file:// URI, a data:image/...;base64, URI, base64 or an http(s) URL"
 _SHOWN = 60  # never echo more of the caller's string than this
 
+# PIL's process-wide guard warns (two lines on stderr, before our own) above 89M pixels and fails above
+# 178M without saying the dimensions. images.max_pixels replaces it: checked from the header, before any
+# pixel is decoded, with the dimensions in the message.
+Image.MAX_IMAGE_PIXELS = None
+
 _B64 = re.compile(r"[A-Za-z0-9+/_-]+={0,2}")
 # Base64 of the allowed formats' signatures (and of SVG/XML, so those get a precise refusal),
 # which tell bare base64 from a path even when the string is short.
@@ -98,16 +103,35 @@ def _read_source(ref: str, limits: Images, local_paths: bool) -> tuple[bytes, st
     scheme = re.match(r"([A-Za-z][A-Za-z0-9+.-]{1,15}):", text)
     if scheme and text[scheme.end() :].startswith("//"):
         raise ImageError(f"image {_short(text)!r}: unsupported scheme {scheme.group(1)!r}; pass {_SOURCES}")
-    if _looks_like_base64(text) and not (local_paths and _is_file(text)):
+    if _looks_like_base64(text, strict=local_paths) and not (local_paths and _is_file(text)):
         return _decode_base64(text, "base64 input", limits), "base64 input"
+    if not _looks_like_path(text) and not (local_paths and _is_file(text)):
+        # Words, a sentence, a stray token: say what the string is not, without echoing it.
+        raise ImageError(f"image: not an image reference (not a file path, base64 image data or a data: URI); "
+                         f"pass {_SOURCES}")
     return _read_file(text, limits, local_paths)
 
 
-def _looks_like_base64(text: str) -> bool:
-    # A path can be made of base64 letters too ("/tmp/photo"); only long strings or ones that
-    # begin like an encoded image are taken as data, so a mistyped path still reads "no such file".
+def _looks_like_base64(text: str, *, strict: bool = True) -> bool:
+    """Whether a string is base64 data rather than a file path.
+
+    A path can be made of base64 letters too ("/tmp/photo"), so where paths are read (``strict``) only long
+    strings, padded ones or ones that begin like an encoded image are taken as data, and a mistyped path still
+    reads "no such file". Where paths are not read, any base64-shaped string is data.
+    """
     compact = "".join(text.split())
-    return bool(_B64.fullmatch(compact)) and (len(compact) >= 64 or compact.startswith(_B64_MAGIC))
+    if not _B64.fullmatch(compact):
+        return False
+    if not strict:
+        return True
+    plain_word = "/" not in compact and "." not in compact
+    return len(compact) >= 64 or compact.startswith(_B64_MAGIC) or (compact.endswith("=") and plain_word) or (
+        len(compact) >= 16 and len(compact) % 4 == 0 and plain_word and not compact.isalpha())
+
+
+def _looks_like_path(text: str) -> bool:
+    return text.startswith(("/", "~", ".", "\\")) or bool(re.match(r"[A-Za-z]:[\\/]", text)) or (
+        " " not in text and bool(re.search(r"\.[A-Za-z0-9]{2,5}$", text)))
 
 
 def _is_file(text: str) -> bool:

@@ -12,12 +12,19 @@ from .config import Settings
 from .errors import BadInputError, ConfigError
 from .http import SITE_PREFIX, build_app, is_loopback, netloc
 
+STDIO_NOTE = """\
+ai-notes-mcp is waiting for an MCP client on stdin/stdout (this is what Claude Desktop, Claude Code, Cursor or
+VS Code launch). To try it by hand, run `ai-notes-mcp serve --http` and open the printed URL, or use the CLI
+(`ai-notes-mcp caption IMAGE`, `ai-notes-mcp notes search QUERY`). Press Ctrl-C to stop."""
+
 
 def serve(settings: Settings, *, http: bool = False, host: str | None = None, port: int | None = None,
           preload: bool = False) -> int:
     if not http:
         from .server import create_server
 
+        if sys.stdin.isatty():  # a person typed it: say what is happening instead of waiting in silence
+            print(STDIO_NOTE, file=sys.stderr, flush=True)
         create_server(settings, preload=preload).run("stdio")
         return 0
     host = host or settings.http.host
@@ -61,8 +68,17 @@ def serve_http(settings: Settings, *, host: str, port: int, preload: bool = Fals
 
 
 def ready_message(mcp_url: str, site_url: str, *, token: bool) -> str:
-    entry: dict[str, object] = {"type": "http", "url": mcp_url}
-    if token:
-        entry["headers"] = {"Authorization": "Bearer <your token>"}
-    client = {"mcpServers": {"ai-notes": entry}}
-    return f"MCP endpoint: {mcp_url}\nNotes site:   {site_url}\nClient configuration:\n{json.dumps(client, indent=2)}"
+    """What `serve --http` prints once it listens: the URLs, and each client's way of adding the server."""
+    headers = {"Authorization": "Bearer <your token>"} if token else None
+    entry: dict[str, object] = {"type": "http", "url": mcp_url} | ({"headers": headers} if headers else {})
+    header_flag = ' --header "Authorization: Bearer <your token>"' if token else ""
+    return "\n".join([
+        f"MCP endpoint: {mcp_url}",
+        f"Notes site:   {site_url}",
+        "Add it to a client:",
+        f"  Claude Code:     claude mcp add --transport http ai-notes {mcp_url}{header_flag}",
+        "  Cursor (.cursor/mcp.json), Claude Code (.mcp.json), Windsurf and other mcpServers clients:",
+        "    " + json.dumps({"mcpServers": {"ai-notes": entry}}),
+        "  VS Code (.vscode/mcp.json):",
+        "    " + json.dumps({"servers": {"ai-notes": entry}}),
+    ])

@@ -23,7 +23,7 @@ PAGE = """---
 title: {title}
 description: A page of the fixture.
 tags: [vision-language, evaluation]
-updated: 2026-11-01
+updated: 2023-06-01
 ---
 
 # {title}
@@ -168,6 +168,25 @@ def assert_problem(notes_dir: Path, rel: str, line: int, fragment: str) -> None:
 
 def test_real_notes_pass():
     assert check_notes.check(REPO / "notes") == []
+
+
+@pytest.mark.parametrize(("updated", "stale"), [
+    ("2023-06-01", False),  # newest source 2023-01: reviewed within the year
+    ("2024-01-20", False),  # a month-only date counts to the end of that month
+    ("2024-03-01", True),
+    ("2026-11-01", True),
+])
+def test_a_page_reviewed_long_after_its_newest_source_is_stale(tmp_path, updated, stale):
+    notes = make_fixture(tmp_path)
+    page = notes / "a.md"
+    page.write_text(page.read_text().replace("updated: 2023-06-01", f"updated: {updated}"))
+    problems = [p for p in check_notes.check(notes) if "newest source" in p]
+    if stale:
+        assert problems == [f"{page}:20: `updated` is {updated} but the newest source is from 2023-01: a page reviewed "
+                            "that day cites something from the 365 days before it (add what changed, or keep the old "
+                            "date)"]
+    else:
+        assert problems == []
 
 
 def test_fixture_passes(tmp_path):

@@ -15,6 +15,7 @@ import struct
 import subprocess
 import sys
 import zlib
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -228,9 +229,11 @@ def test_missing_checkpoint_gives_the_fix(tmp_path, image_paths):
     # A process of its own: the hub library reads HF_HOME when it is imported.
     run = cli_process("caption", image_paths[0], config=config, env={"HF_HOME": str(tmp_path / "hf")})
     assert run.returncode == 2
+    hf = str(Path(sys.executable).parent / "hf")  # the hint names the hf beside this Python, runnable as printed
     assert run.stderr == ("ai-notes-mcp: model 'blip-base' (Salesforce/blip-image-captioning-base) is not available: "
-                          "fetch it with `hf download Salesforce/blip-image-captioning-base` (needs the network once), "
-                          "or set its source to a local folder\n")
+                          f"fetch it with `{hf} download Salesforce/blip-image-captioning-base` (needs the network "
+                          "once), or set its source to a local folder\n")
+    assert subprocess.run([hf, "download", "--help"], capture_output=True).returncode == 0
     models = cli_process("models", "--json", config=config, env={"HF_HOME": str(tmp_path / "hf")})
     assert models.returncode == 0
     assert {m["status"] for m in json.loads(models.stdout)["models"]} == {"missing"}

@@ -390,7 +390,8 @@ def test_citation_titles_are_the_section_headings(notes):
 
 def test_base_url_precedence():
     settings = Settings(http=Http(host="127.0.0.9", port=9000))
-    assert NotesService(settings).url("a/b.md", "x") == "http://127.0.0.9:9000/notes/a/b/#x"
+    # Nothing serves the site (stdio, the CLI): the URI, which opens in read_note, not a dead web address.
+    assert NotesService(settings).url("a/b.md", "x") == "notes://a/b.md#x"
     assert NotesService(settings, base_url="https://h/n").url("index.md") == "https://h/n/"
     site = Settings(notes=Notes(site_url="https://notes.example/"))
     assert NotesService(site, base_url="https://h/n/").url("a/index.md") == "https://notes.example/a/"

@@ -14,6 +14,7 @@ from PIL import Image
 
 from mcp_server.deviations.onednn_packing import PackedLinear, can_pack, pack_linears
 from mcp_server.errors import BadInputError, BusyError, ModelUnavailableError
+from mcp_server.vision import hub
 from mcp_server.vision.blip import BlipBackend
 from mcp_server.vision.blip2 import Blip2Backend
 from mcp_server.vision.options import AnswerOptions, CaptionOptions
@@ -207,12 +208,12 @@ def test_missing_checkpoint_names_the_fix_and_others_keep_working(tmp_path, tiny
         _run(service.caption(image_paths[0]))
     assert str(info.value) == (
         "model 'blip-base' (Salesforce/blip-image-captioning-base) is not available: fetch it "
-        "with `hf download Salesforce/blip-image-captioning-base` (needs the network once), "
+        f"with `{hub.hf_command()} download Salesforce/blip-image-captioning-base` (needs the network once), "
         "or set its source to a local folder"
     )
     assert _run(service.answer(image_paths[0], "what?")).model == "blip-vqa"
     listed = {m.name: m for m in service.list_models().models}
-    assert listed["blip-base"].status == "missing" and "hf download" in listed["blip-base"].hint
+    assert listed["blip-base"].status == "missing" and f"{hub.hf_command()} download" in listed["blip-base"].hint
     assert listed["blip-vqa"].status == "loaded"
     service.close()
 

@@ -252,6 +252,9 @@ def startup_seconds(config: Path, rounds: int = 5) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from mcp_server.vision.loading import quiet_libraries
+
+    quiet_libraries()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--images", type=int, default=8,

@@ -352,6 +352,8 @@ def check_sources(page: Page):
             yield number, "source is not `YYYY-MM[-DD] · [title](https://...) · why`"
     if not dates:
         yield prose[start][0], "sources section holds no dated link"
+    elif (stale := stale_by_sources(page, dates)) is not None:
+        yield prose[start][0], stale
 
 
 def stale_by_sources(page: Page, dates: list[str]) -> str | None:

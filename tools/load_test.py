@@ -156,6 +156,9 @@ def run(calls: int = 200, clients: int = 20, max_queue: int = 8, deadline_s: flo
 
 
 def main(argv: list[str] | None = None) -> int:
+    from mcp_server.vision.loading import quiet_libraries
+
+    quiet_libraries()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--clients", type=int, default=20)

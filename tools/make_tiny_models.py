@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import string
 import sys
 from pathlib import Path
@@ -182,11 +183,24 @@ def make(out_dir: Path, size: str = "tiny") -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from mcp_server.vision.loading import quiet_libraries
+
+    quiet_libraries()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--size", choices=["tiny", "base"], default="tiny")
     args = parser.parse_args(argv)
-    print(make(args.out_dir, args.size))
+    # The tokenizers' native code writes blank lines straight to file descriptor 1 while saving; keep the
+    # output to what this script has to say (the config path).
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+        config = make(args.out_dir, args.size)
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    print(config)
     return 0
 
 

@@ -15,7 +15,9 @@ class Citation(BaseModel):
     """A notes section that explains the model or task behind a result."""
 
     title: str
-    url: str = Field(description="Web URL of the section in the notes site.")
+    url: str = Field(description=(
+        "Web URL of the section in the notes site when one is served or configured (notes.site_url), else its "
+        "notes:// URI."))
     uri: str = Field(description="notes:// URI that read_note accepts.")
 
 
@@ -24,7 +26,8 @@ class SearchHit(BaseModel):
 
     title: str = Field(description="Title of the page the section belongs to.")
     section: str = Field(description="Heading of the matching section (the page title for a page's introduction).")
-    url: str = Field(description="Web URL of the section in the notes site; cite this.")
+    url: str = Field(description=(
+        "URL of the section to cite: on the notes site when one is served or configured, else its notes:// URI."))
     uri: str = Field(description="notes:// URI of the section; pass it to read_note for the full text.")
     path: str = Field(description="Page path inside the notes, e.g. 'vision-language.md'.")
     snippet: str = Field(description="A short excerpt of the section with the matched words in **bold**.")
@@ -41,7 +44,7 @@ class Note(BaseModel):
     """A notes page, or one section of it when the reference carried an #anchor."""
 
     title: str = Field(description="Page title; for a section, 'Page title › Section heading'.")
-    url: str = Field(description="Web URL of the page or section in the notes site; cite this.")
+    url: str = Field(description="URL of the page or section to cite (the notes:// URI when no site is served).")
     uri: str = Field(description="notes:// URI of the page or section.")
     markdown: str = Field(
         description="The page (without front matter) or the section with its sub-sections, as markdown. "

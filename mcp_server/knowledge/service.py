@@ -41,9 +41,12 @@ TASK_SECTIONS = {
 
 class NotesService:
     def __init__(self, settings: Settings, base_url: str | None = None) -> None:
+        """``base_url``: where this process serves the site (``serve --http``). ``notes.site_url`` wins over it;
+        with neither (stdio, the CLI), nothing serves the site, so a result's ``url`` is its notes:// URI, which
+        read_note and the resources open, rather than a web address that would not load."""
         self.settings = settings
-        base = settings.notes.site_url or base_url or f"http://{settings.http.host}:{settings.http.port}/notes/"
-        self.base_url = base if base.endswith("/") else base + "/"
+        base = settings.notes.site_url or base_url
+        self.base_url = None if base is None else base if base.endswith("/") else base + "/"
         self._lock = threading.RLock()  # guards the lazy loads; re-entrant since the index loads the pages
 
     # ------------------------------------------------------------------ lazily loaded state
@@ -80,7 +83,9 @@ class NotesService:
     # ------------------------------------------------------------------ references
 
     def url(self, path: str, anchor: str | None = None) -> str:
-        """Site URL of a page (and section): MkDocs' use_directory_urls layout."""
+        """Site URL of a page (and section): MkDocs' use_directory_urls layout; the notes:// URI without a site."""
+        if self.base_url is None:
+            return self.uri(path, anchor)
         stem = path.removesuffix(".md")
         if stem == "index" or stem.endswith("/index"):
             stem = stem.removesuffix("index")
@@ -206,6 +211,11 @@ class NotesService:
         return path, (unquote(anchor).strip() or None)
 
     def _relative_to_site(self, url: str) -> str:
+        if self.base_url is None:  # no site of our own: take the path after /notes/, as the HTTP server lays it out
+            path = urlsplit(url).path
+            if "/notes/" in path:
+                return path.split("/notes/", 1)[1] + (f"#{urlsplit(url).fragment}" if urlsplit(url).fragment else "")
+            raise BadInputError(f"{url} is not a page of the notes site; pass a notes path or notes:// URI")
         if url.startswith(self.base_url) or url + "/" == self.base_url:
             return url[len(self.base_url) :]
         # Same site reached under another host name (localhost vs 127.0.0.1): match on the path.

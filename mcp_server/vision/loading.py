@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from ..config import ModelSpec
 from ..errors import ConfigError, ModelUnavailableError
+from . import hub
 
 if TYPE_CHECKING:
     import torch
@@ -65,10 +66,21 @@ def resolve_dtype(setting: str, device: str) -> torch.dtype:
     return getattr(torch, setting)
 
 
+def quiet_libraries() -> None:
+    """Our own one-line errors say what went wrong; the libraries' progress bars, retry warnings and advice are
+    noise on the user's terminal and in the server log. Also used by the maintainers' scripts in tools/."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    hub.quiet()
+
+
 def fetch_hint(spec: ModelSpec) -> str:
     if _is_local(spec.source):
         return f"the folder {spec.source} must hold a checkpoint (config.json and weights)"
-    return f"fetch it with `hf download {spec.source}` (needs the network once), or set its source to a local folder"
+    return (f"fetch it with `{hub.hf_command()} download {spec.source}` (needs the network once), "
+            "or set its source to a local folder")
 
 
 def _is_local(source: str) -> bool:
@@ -99,11 +111,12 @@ def family_of(config: dict) -> str | None:
 def load_model(name: str, spec: ModelSpec, device: str, dtype: torch.dtype) -> VisionBackend:
     """Load a checkpoint once; any failure becomes one line naming the model and the fix."""
     from transformers import AutoConfig
-    from transformers.utils import logging as hf_logging
 
-    # Our own one-line errors say what went wrong; transformers' progress bars and advice are noise on stderr.
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
+    quiet_libraries()
+    if not _is_local(spec.source) and not hub.offline() and local_config(spec) is None and not hub.reachable():
+        raise ModelUnavailableError(
+            f"model {name!r} ({spec.source}) is not on this machine and the Hugging Face hub ({hub.host()}) cannot "
+            f"be reached: {fetch_hint(spec)}")
     try:
         config = AutoConfig.from_pretrained(spec.source)
     except (OSError, ValueError) as exc:
