@@ -120,7 +120,7 @@ def test_news_page_has_months_newest_first_and_links_that_resolve(site):
     months = re.findall(r'<h2 id="(\d{4}-\d{2})"', html)
     assert months == sorted({str(row["date"])[:7] for row in NEWS}, reverse=True)
     assert html.count("<li><strong>") == len(NEWS)
-    links = re.findall(r'<a href="(\.\./[^"#]+)#([^"]+)"', html)  # each event's section in the notes
+    links = re.findall(r'<a href="(\.\./[^"#]+)#([^"]+)">in the notes', html)  # each event's explaining section
     assert len(links) == len(NEWS)
     for path, anchor in set(links):
         target = (site / "news" / path).resolve() / "index.html"
