@@ -87,9 +87,22 @@ MODIFIERS = """\
   works_with: [sd15]
 """
 
+NEWS = """\
+- date: 2022-01
+  title: BLIP learns captioning and matching from bootstrapped web captions
+  source: https://arxiv.org/abs/2201.12086
+  page: a.md#details
+  tags: [vision-language]
+- date: 2023-01-30
+  title: BLIP-2 bridges a frozen image encoder and a frozen LLM
+  source: https://arxiv.org/abs/2301.12597
+  page: b.md#details
+  tags: [vision-language, news]
+"""
+
 
 def make_fixture(root: Path) -> Path:
-    """A small, valid notes folder: two pages, an index, tags, and both data files."""
+    """A small, valid notes folder: two pages, an index, tags, and the three data files."""
     notes = root / "notes"
     (notes / "data").mkdir(parents=True)
     shutil.copy(REPO / "notes/data/taxonomy.yaml", notes / "data/taxonomy.yaml")
@@ -105,6 +118,7 @@ def make_fixture(root: Path) -> Path:
     )
     (notes / "data/models.yaml").write_text(MODELS)
     (notes / "data/image_prompt_modifiers.yaml").write_text(MODIFIERS)
+    (notes / "data/news.yaml").write_text(NEWS)
     return notes
 
 
@@ -397,6 +411,43 @@ def test_modifier_unknown_key_and_missing_effect(notes):
     assert_problem(notes_dir, MODIFIERS_FILE, row, "missing 'effect'")
 
 
+# --------------------------------------------------------------------------- news rows
+
+NEWS_FILE = "data/news.yaml"
+
+
+def row_lines(path: Path) -> list[int]:
+    """1-based line numbers where the news rows start."""
+    return [i + 1 for i, line in enumerate(path.read_text().split("\n")) if line.startswith("- date:")]
+
+
+def test_news_unknown_key_and_missing_source(notes):
+    notes_dir, _ = notes
+    path = notes_dir / NEWS_FILE
+    line = edit_line(path, r"  source:", "  link: https://example.com")
+    assert_problem(notes_dir, NEWS_FILE, line, "unknown key 'link'")
+    assert_problem(notes_dir, NEWS_FILE, row_lines(path)[0], "missing 'source'")
+
+
+def test_news_rows_must_be_in_date_order(notes):
+    """A row dated before the one above it is reported at its own date line."""
+    notes_dir, _ = notes
+    path = notes_dir / NEWS_FILE
+    edit_line(path, r"- date:", "- date: 2099-12")
+    second = row_lines(path)[1]
+    assert_problem(notes_dir, NEWS_FILE, second, "comes after 2099-12; keep rows oldest first")
+
+
+def test_news_month_sorts_before_its_days(tmp_path):
+    """YYYY-MM then YYYY-MM-DD of the same month is in order; the reverse is not."""
+    notes_dir = make_fixture(tmp_path)
+    path = notes_dir / NEWS_FILE
+    edit_line(path, r"- date:", "- date: 2023-01")
+    assert check_notes.check(notes_dir) == []
+    edit_line(path, r"- date:", "- date: 2023-01-31")
+    assert_problem(notes_dir, NEWS_FILE, row_lines(path)[1], "date 2023-01-30 comes after 2023-01-31")
+
+
 # --------------------------------------------------------------------------- one broken line each
 
 THE_PAGE = None  # stands for the page the fixture breaks
@@ -421,6 +472,16 @@ THE_PAGE = None  # stands for the page the fixture breaks
      "aliases must be a list of other spellings"),
     (MODELS_FILE, r"  techniques:", "  techniques: [pretraining, not-disclosed]", "'not-disclosed' stands alone"),
     (MODIFIERS_FILE, r"  category:", "  category: texture", "category 'texture' is not one of"),
+    (NEWS_FILE, r"- date:", "- date: 2025-13", "date '2025-13' is not an ISO date (YYYY-MM-DD) or a year-month"),
+    (NEWS_FILE, r"- date:", "- date: March 2025", "date 'March 2025' is not an ISO date"),
+    (NEWS_FILE, r"  title:", "  title: [a, list]", "title must be one line of text"),
+    (NEWS_FILE, r"  source:", "  source: arxiv.org/abs/2201.12086", "must be an http(s) URL"),
+    (NEWS_FILE, r"  page:", "  page: index.md", "has no anchor: point it at the section that explains the event"),
+    (NEWS_FILE, r"  page:", "  page: no-such-page.md#x", "page no-such-page.md does not exist"),
+    (NEWS_FILE, r"  page:", "  page: index.md#nope", "no explicit anchor {#nope} on index.md"),
+    (NEWS_FILE, r"  page:", "  page: news.md#2025-01", "must point at a written page, not a generated one"),
+    (NEWS_FILE, r"  tags:", "  tags: [cooking]", "unknown tag 'cooking'"),
+    (NEWS_FILE, r"  tags:", "  tags: []", "tags must be a non-empty list of taxonomy tags"),
 ])
 def test_one_broken_line_is_reported_at_its_line(notes, file, pattern, replacement, message):
     notes_dir, page = notes

@@ -36,6 +36,7 @@ import site_hooks  # noqa: E402  (tools/ is not a package)
 SITE_URL = "http://notes.example/ai/"
 MODELS = yaml.safe_load((REPO / "notes/data/models.yaml").read_text())
 MODIFIERS = yaml.safe_load((REPO / "notes/data/image_prompt_modifiers.yaml").read_text())
+NEWS = yaml.safe_load((REPO / "notes/data/news.yaml").read_text())
 
 
 @pytest.fixture(scope="session")
@@ -88,6 +89,7 @@ def test_strict_build_writes_every_page(site):
         "catalog/capabilities/index.html",
         "catalog/timeline/index.html",
         "catalog/image-prompt-modifiers/index.html",
+        "news/index.html",
         "tags/index.html",
         "llms.txt",
         "llms-full.txt",
@@ -111,6 +113,18 @@ def test_generated_pages_follow_the_data(site):
     assert len(matrix) == len(MODELS)
     modifiers = Tables(page_html(site, "catalog/image-prompt-modifiers")).tables
     assert sum(len(rows) for rows in modifiers) == len(MODIFIERS)
+
+
+def test_news_page_has_months_newest_first_and_links_that_resolve(site):
+    html = page_html(site, "news")
+    months = re.findall(r'<h2 id="(\d{4}-\d{2})"', html)
+    assert months == sorted({str(row["date"])[:7] for row in NEWS}, reverse=True)
+    assert html.count("<li><strong>") == len(NEWS)
+    links = re.findall(r'<a href="(\.\./[^"#]+)#([^"]+)">in the notes', html)  # each event's explaining section
+    assert len(links) == len(NEWS)
+    for path, anchor in set(links):
+        target = (site / "news" / path).resolve() / "index.html"
+        assert f'id="{anchor}"' in target.read_text(encoding="utf-8"), (path, anchor)
 
 
 def test_every_page_shows_its_updated_date(site):

@@ -18,7 +18,10 @@ What it checks, one function per family:
   the required `notes`, a `page.md#anchor` on a written page whose section (its heading and the
   text up to the next heading of the same or a higher level) names the model: its `name`, the
   name without a parenthesised qualifier, or one of its optional `aliases`;
-- `data/image_prompt_modifiers.yaml`: keys and categories.
+- `data/image_prompt_modifiers.yaml`: keys and categories;
+- `data/news.yaml`: keys; `date` an ISO date or a year-month (YYYY-MM); `source` an http(s) URL;
+  `page` a `page.md#anchor` on a written page with that explicit anchor; `tags` from the taxonomy;
+  rows in date order, oldest first (a year-month sorts before the days of its month).
 
 Pages generated at build time by `tools/site_hooks.py` are valid link targets; anchors on them
 are left to `mkdocs build --strict`, which renders them.
@@ -37,6 +40,9 @@ from typing import Any
 import yaml
 
 # The schema (page lists, data files, row keys) is defined once, in the package, for the runtime and tools/.
+# Run as a script, this file sees tools/ first on sys.path: put the checkout above it first too, so the schema
+# comes from this checkout rather than from wherever the package happens to be installed.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from mcp_server.knowledge.schema import (  # noqa: E402
     FRESHNESS_DAYS,
     GENERATED_PAGES,
@@ -47,6 +53,9 @@ from mcp_server.knowledge.schema import (  # noqa: E402
     MODIFIER_OPTIONAL_KEYS,
     MODIFIER_REQUIRED_KEYS,
     MODIFIERS_FILE,
+    NEWS_FILE,
+    NEWS_OPTIONAL_KEYS,
+    NEWS_REQUIRED_KEYS,
     NOT_DISCLOSED,
     PAGES_WITHOUT_SOURCES,
     TAXONOMY_FILE,
@@ -407,6 +416,10 @@ def check_rows(path: Path, kind: str, ident: str, row_checks) -> list[Problem]:
         for keys, message in row_checks(row):
             problems.append(Problem(path, line_of(node, index, *keys), f"{what}: {message}"))
         key = row.get(ident) if kind == "model" else (row.get(ident), row.get("category"))
+        try:
+            hash(key)
+        except TypeError:  # not a scalar: reported by the row checks, and no duplicate of anything
+            continue
         if key in first_line:
             line = line_of(node, index, ident)
             message = f"{what}: duplicate {ident} (first on line {first_line[key]})"
@@ -620,6 +633,63 @@ def modifier_row_problems(row: dict):
         yield ("source",), "source must be an http(s) URL"
 
 
+def news_row_problems(row: dict, vocab: Vocabulary, pages: dict[str, Page]):
+    """Bad values in one row of the news log (notes/data/news.yaml)."""
+    yield from key_problems(row, NEWS_REQUIRED_KEYS, NEWS_OPTIONAL_KEYS)
+    when = row.get("date")
+    if "date" in row and not (isinstance(when, str) and is_partial_date(when)):
+        yield ("date",), f"date {when!r} is not an ISO date (YYYY-MM-DD) or a year-month (YYYY-MM)"
+    title = row.get("title")
+    if "title" in row and not (isinstance(title, str) and title.strip() and "\n" not in title.strip()):
+        yield ("title",), "title must be one line of text"
+    source = row.get("source")
+    if "source" in row and not (isinstance(source, str) and URL.match(source)):
+        yield ("source",), f"source {source!r} must be an http(s) URL"
+    if "page" in row:
+        yield from news_page_problems(row["page"], pages)
+    tags = row.get("tags")
+    if "tags" in row and not (isinstance(tags, list) and tags):
+        yield ("tags",), "tags must be a non-empty list of taxonomy tags"
+    elif isinstance(tags, list):
+        for index, tag in enumerate(tags):
+            if tag not in vocab.tags:
+                yield ("tags", index), f"unknown tag {tag!r} (not in {TAXONOMY_FILE})"
+
+
+def news_page_problems(ref: Any, pages: dict[str, Page]):
+    """`page: page.md#anchor` must name a written page and an explicit anchor on it."""
+    if ref is None or ref == "":
+        return  # reported as a missing key
+    if not isinstance(ref, str) or not ref.partition("#")[0].endswith(".md"):
+        yield ("page",), f"page {ref!r} must name a page and a section, e.g. agents.md#mcp-revisions"
+        return
+    path, _, anchor = ref.partition("#")
+    if not anchor:
+        yield ("page",), f"page {ref!r} has no anchor: point it at the section that explains the event"
+        return
+    if message := resolve_link("index.md", ref, pages, Path()):
+        yield ("page",), f"page reference does not resolve: {message}"
+    elif posixpath.normpath(path) not in pages:  # generated pages resolve, but explain nothing
+        yield ("page",), f"page {ref!r} must point at a written page, not a generated one"
+
+
+def check_news(path: Path, vocab: Vocabulary, pages: dict[str, Page]) -> list[Problem]:
+    """The news log's rows one by one, then their order: oldest first, by date."""
+    problems = check_rows(path, "news", "title", lambda row: news_row_problems(row, vocab, pages))
+    rows, node = load_rows(path, [])  # a missing or broken file is already reported
+    previous: str | None = None
+    for index, row in enumerate(rows):
+        when = row.get("date") if isinstance(row, dict) else None
+        if not (isinstance(when, str) and is_partial_date(when)):
+            continue  # reported by the row check
+        if previous is not None and when < previous:
+            line = line_of(node, index, "date")
+            what = f"news {row.get('title', f'#{index + 1}')!r}"
+            problems.append(Problem(path, line, f"{what}: date {when} comes after {previous}; keep rows oldest first"))
+        previous = when if previous is None or when > previous else previous
+    return problems
+
+
 # --------------------------------------------------------------------------- entry points
 
 
@@ -645,6 +715,7 @@ def check(notes_dir: Path | str) -> list[str]:
         ]
     problems += check_rows(notes_dir / MODELS_FILE, "model", "id", lambda row: model_row_problems(row, vocab, pages))
     problems += check_rows(notes_dir / MODIFIERS_FILE, "modifier", "term", modifier_row_problems)
+    problems += check_news(notes_dir / NEWS_FILE, vocab, pages)
     return [str(problem) for problem in problems]
 
 

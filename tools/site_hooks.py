@@ -30,6 +30,7 @@ from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.nav import Navigation, Section
 from mkdocs.structure.pages import Page
+from site_news import render_news  # tools/site_news.py: the "What's new" page
 
 log = logging.getLogger("mkdocs.hooks.site_hooks")
 
@@ -53,6 +54,7 @@ def on_config(config):
         taxonomy=taxonomy if isinstance(taxonomy, dict) else {},
         models=rows_of(load_data(notes_dir / check_notes.MODELS_FILE)),
         modifiers=rows_of(load_data(notes_dir / check_notes.MODIFIERS_FILE)),
+        news=rows_of(load_data(notes_dir / check_notes.NEWS_FILE)),
         markdown={},
     )
     set_allowed_tags(config, STATE["taxonomy"].get("tags") or {})
@@ -385,7 +387,7 @@ def render_modifiers(state: dict) -> str:
 
 # One renderer per generated page; the list of those pages is the schema's (checked at import).
 GENERATED = dict(zip(check_notes.GENERATED_PAGES,
-                     (render_models, render_capabilities, render_timeline, render_modifiers), strict=True))
+                     (render_models, render_capabilities, render_timeline, render_modifiers, render_news), strict=True))
 
 
 # --------------------------------------------------------------------------- llms.txt

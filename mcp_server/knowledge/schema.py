@@ -11,6 +11,7 @@ from __future__ import annotations
 TAXONOMY_FILE = "data/taxonomy.yaml"
 MODELS_FILE = "data/models.yaml"
 MODIFIERS_FILE = "data/image_prompt_modifiers.yaml"
+NEWS_FILE = "data/news.yaml"
 
 # Pages that tools/site_hooks.py generates from the data files at build time (never written by hand).
 CATALOG_PAGE = "catalog/models.md"
@@ -19,6 +20,7 @@ GENERATED_PAGES = (
     "catalog/capabilities.md",
     "catalog/timeline.md",
     "catalog/image-prompt-modifiers.md",
+    "news.md",
 )
 # Pages that hold no claims of their own, so they need no sources section.
 PAGES_WITHOUT_SOURCES = ("index.md", "tags.md")
@@ -58,3 +60,9 @@ MODIFIER_CATEGORIES = (
     "quality",
     "negative",
 )
+
+# A row of the dated news log (notes/data/news.yaml), rendered as news.md ("What's new").
+# `date` is YYYY-MM-DD, or YYYY-MM when only the month is known; `page` is the page.md#anchor of the
+# section that explains the event; rows are kept oldest first.
+NEWS_REQUIRED_KEYS = ("date", "title", "source", "page", "tags")
+NEWS_OPTIONAL_KEYS = ()
