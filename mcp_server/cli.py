@@ -3,6 +3,7 @@
     ai-notes-mcp [serve]                      MCP over stdio (what MCP clients launch)
     ai-notes-mcp serve --http                 streamable HTTP at /mcp, the notes site at /notes/
     ai-notes-mcp caption IMAGE... [options]   ai-notes-mcp ask IMAGE QUESTION   ai-notes-mcp match IMAGE TEXT...
+    ai-notes-mcp explain IMAGE TEXT           ai-notes-mcp explain-caption IMAGE [--caption C]
     ai-notes-mcp models                       ai-notes-mcp notes search QUERY   ai-notes-mcp notes read REF
 
 ``--json`` prints exactly what the matching tool returns as structured content. Option flags, their help and
@@ -19,14 +20,15 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from .arguments import field_info, help_text, make_options
-from .errors import AiNotesError
+from .errors import AiNotesError, BadInputError
 from .knowledge.options import DEFAULT_SEARCH_LIMIT, SearchLimit
-from .vision.options import AnswerOptions, CaptionOptions, MatchMethod, Method
+from .vision.options import AnswerOptions, CaptionOptions, ExplainText, MatchMethod, Method
 
 if TYPE_CHECKING:
     from .services import Services
@@ -99,6 +101,20 @@ def build_parser() -> argparse.ArgumentParser:
     match.add_argument("--method", choices=list(MatchMethod.__args__), default="itm",
                        help=help_text(field_info(Method), default="itm"))
     match.add_argument("--model", help="configured model name (see `models`)")
+
+    explain = sub.add_parser("explain", parents=[common, output],
+                             help="where in the image a text points (Grad-CAM heat maps per word)")
+    explain.add_argument("image", metavar="IMAGE")
+    explain.add_argument("text", metavar="TEXT", help=help_text(field_info(ExplainText)))
+    explain.add_argument("--out", metavar="PNG", help="write the heat-map picture to this file")
+    explain.add_argument("--model", help="configured BLIP matching model (see `models`)")
+
+    explain_cap = sub.add_parser("explain-caption", parents=[common, output],
+                                 help="caption an image and show where each word came from")
+    explain_cap.add_argument("image", metavar="IMAGE")
+    explain_cap.add_argument("--caption", help="explain this caption instead of writing one")
+    explain_cap.add_argument("--out", metavar="PNG", help="write the contact sheet (one tile per word) to this file")
+    explain_cap.add_argument("--model", help="configured BLIP captioning model (see `models`)")
 
     sub.add_parser("models", parents=[common, output], help="list the configured models and their status")
 
@@ -186,6 +202,38 @@ def cmd_match(services: Services, args) -> int:
     return 0
 
 
+def _save_picture(explained, out: str | None) -> None:
+    if out:
+        try:
+            Path(out).write_bytes(explained.png)
+        except OSError as exc:
+            raise BadInputError(f"cannot write {out!r} ({exc.strerror or exc}); pass --out a writable path") from exc
+
+
+def _where(word) -> str:
+    box = word.regions[0] if word.regions else None
+    return f"({box.x0},{box.y0})-({box.x1},{box.y1})" if box else "nowhere in particular"
+
+
+def cmd_explain(services: Services, args) -> int:
+    explained = asyncio.run(services.vision.explain_match(args.image, args.text, args.model))
+    _save_picture(explained, args.out)
+    result = explained.result
+    lines = [f"match probability {result.probability:.4f}: {result.text}"]
+    lines += [f"  {w.word:<16} {_where(w)}" for w in result.words]
+    _print(result, args.json, "\n".join(lines))
+    return 0
+
+
+def cmd_explain_caption(services: Services, args) -> int:
+    explained = asyncio.run(services.vision.explain_caption(args.image, args.caption, args.model))
+    _save_picture(explained, args.out)
+    result = explained.result
+    lines = [result.caption] + [f"  {w.word:<16} p={w.probability:.3f}  {_where(w)}" for w in result.words]
+    _print(result, args.json, "\n".join(lines))
+    return 0
+
+
 def cmd_models(services: Services, args) -> int:
     result = services.vision.list_models()
     lines = [f"{m.name:<14} {m.status:<10} {','.join(m.tasks):<12} {m.source}" + (f"  ({m.hint})" if m.hint else "")
@@ -206,5 +254,6 @@ def cmd_notes(services: Services, args) -> int:
     return 0
 
 
-COMMANDS = {"caption": cmd_caption, "ask": cmd_ask, "match": cmd_match, "models": cmd_models, "notes": cmd_notes}
+COMMANDS = {"caption": cmd_caption, "ask": cmd_ask, "match": cmd_match, "explain": cmd_explain,
+            "explain-caption": cmd_explain_caption, "models": cmd_models, "notes": cmd_notes}
 

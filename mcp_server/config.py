@@ -69,6 +69,12 @@ class Notes(_Strict):
     site_url: str | None = None
 
 
+class Grounding(_Strict):
+    """explain_match / explain_caption: which cross-attention layer Grad-CAM reads (LAVIS's default: 6 of 12)."""
+
+    layer: int = Field(6, ge=0, le=63, description="Cross-attention layer of the text side, counted from 0.")
+
+
 class Http(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(8765, ge=0, le=65535)
@@ -85,6 +91,7 @@ class Settings(_Strict):
     images: Images = Field(default_factory=Images)
     notes: Notes = Field(default_factory=Notes)
     http: Http = Field(default_factory=Http)
+    grounding: Grounding = Field(default_factory=Grounding)
     request_timeout_s: float = Field(300.0, gt=0, le=3600, description="A call still running after this fails.")
 
     @field_validator("device")

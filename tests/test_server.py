@@ -16,7 +16,8 @@ from mcp import Client, StdioServerParameters
 
 from mcp_server.server import create_server
 
-VISION_TOOLS = {"caption_image", "caption_images", "answer_question", "score_image_text", "list_models"}
+VISION_TOOLS = {"caption_image", "caption_images", "answer_question", "score_image_text", "list_models",
+                "explain_match", "explain_caption"}
 NOTES_TOOLS = {"search_notes", "read_note", "find_models"}
 
 
@@ -287,7 +288,7 @@ def test_start_up_answers_tools_list_without_importing_torch(tiny_config):
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=_env(), timeout=120)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["8", "False", "False"]
+    assert result.stdout.split() == ["10", "False", "False"]
 
 
 def test_prompts_guide_an_agent_through_the_tools(server):
@@ -312,6 +313,7 @@ def test_image_tools_are_open_world_only_when_urls_are_allowed(tiny_config):
 
     closed = run(hints(load_settings(tiny_config, environ={})))
     opened = run(hints(load_settings(tiny_config, environ={"AI_NOTES_MCP_IMAGES": "{allow_urls: true}"})))
-    image_tools = {"caption_image", "caption_images", "answer_question", "score_image_text"}
+    image_tools = {"caption_image", "caption_images", "answer_question", "score_image_text", "explain_match",
+                   "explain_caption"}
     assert not any(closed.values())
     assert {name for name, hint in opened.items() if hint} == image_tools

@@ -16,7 +16,9 @@ Measures, with blip-base-sized random-weight checkpoints (speed does not depend 
   d) the machine's measured matrix-multiply peak in the dtype the server uses (before and after the runs,
      the higher kept) and the FLOPs of one caption (counted by torch's FlopCounterMode), giving the
      compute bound and the share of it reached;
-  e) process start to ``tools/list`` answered over stdio.
+  e) process start to ``tools/list`` answered over stdio;
+  f) explain_match against score_image_text on the same image and text (Grad-CAM costs one backward pass
+     through the text side; the image's encoding is shared).
 Every caption is greedy with exactly T new tokens on both sides, so the work is identical.
 """
 
@@ -228,6 +230,37 @@ async def measure(settings, direct: DirectProcess, sets: dict, tokens: int, conc
     return out
 
 
+async def measure_explain(settings, images: list[str], text: str = "a dog sitting on a red sofa") -> dict:
+    """explain_match against score_image_text (ITM, one text) on the same image and text, through an MCP client.
+
+    Cold: a new image for each pair of calls, scored first (so the explanation finds its features cached, as
+    an agent that checks a match and then asks where would); warm: both again on an image already encoded.
+    """
+    from mcp import Client
+
+    from mcp_server.server import create_server
+
+    out: dict = {"score_cold": [], "explain_after_score": [], "score_warm": [], "explain_warm": []}
+    async with Client(create_server(settings)) as client:
+        async def timed(tool: str, arguments: dict) -> float:
+            start = time.perf_counter()
+            result = await client.call_tool(tool, arguments)
+            if result.is_error:
+                raise RuntimeError(result.content[0].text)
+            return time.perf_counter() - start
+
+        await timed("explain_match", {"image": images[0], "text": text})  # loads the model
+        for path in images[1:]:
+            out["score_cold"].append(await timed("score_image_text", {"image": path, "texts": [text]}))
+            out["explain_after_score"].append(await timed("explain_match", {"image": path, "text": text}))
+            out["score_warm"].append(await timed("score_image_text", {"image": path, "texts": [text]}))
+            out["explain_warm"].append(await timed("explain_match", {"image": path, "text": text}))
+    medians = {k: statistics.median(v) for k, v in out.items()}
+    medians["ratio_warm"] = medians["explain_warm"] / medians["score_warm"]
+    medians["ratio_cold"] = (medians["explain_after_score"] + medians["score_cold"]) / medians["score_cold"]
+    return medians
+
+
 def startup_seconds(config: Path, rounds: int = 5) -> float:
     """Median seconds from launching ``ai-notes-mcp serve`` (stdio) to its answer to ``tools/list``.
 
@@ -303,6 +336,7 @@ def main(argv: list[str] | None = None) -> int:
             flops = direct.call("caption_flops", sets["warmup"][1])
             runs = asyncio.run(measure(settings, direct, sets, args.tokens, args.concurrency))
             peak = max(peak, direct.call("matmul_peak", dtype_name))
+            explain = asyncio.run(measure_explain(settings, make_images(folder, 6, 8)))
         finally:
             direct.close()
 
@@ -331,6 +365,7 @@ def main(argv: list[str] | None = None) -> int:
         "five_questions": {"direct_s": vqa_direct, "server_s": vqa_server, "ratio": vqa_direct / vqa_server},
         "concurrent_rounds_images_per_s": round_rates,
         "startup_to_tools_list_s": startup,
+        "explain_match": explain,
     }
     if args.json:
         print(json.dumps(report, indent=2))
@@ -352,6 +387,10 @@ def main(argv: list[str] | None = None) -> int:
           f"server {five['server_s']:.2f} s "
           f"({five['ratio']:.1f}x)")
     print(f"process start to tools/list answered (stdio, median of 5): {startup:.2f} s")
+    print(f"explain_match vs score_image_text (ITM, one text; median of 5): warm {explain['explain_warm']:.2f} s vs "
+          f"{explain['score_warm']:.2f} s ({explain['ratio_warm']:.1f}x); on a new image, score then explain "
+          f"{explain['score_cold'] + explain['explain_after_score']:.2f} s vs score alone "
+          f"{explain['score_cold']:.2f} s ({explain['ratio_cold']:.1f}x)")
     return 0
 
 

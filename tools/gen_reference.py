@@ -16,18 +16,23 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 START, END = "<!-- tools-table:start -->", "<!-- tools-table:end -->"
 
 
-def tools_table() -> str:
+def list_tools() -> list:
+    """The tools as an MCP client sees them (default settings)."""
     from mcp import Client
 
     from mcp_server.config import Settings
     from mcp_server.server import create_server
 
-    async def list_tools():
+    async def go():
         async with Client(create_server(Settings())) as client:
             return (await client.list_tools()).tools
 
+    return asyncio.run(go())
+
+
+def tools_table() -> str:
     rows = ["| tool | arguments (defaults) | result fields | what it is for |", "|---|---|---|---|"]
-    for tool in asyncio.run(list_tools()):
+    for tool in list_tools():
         props, required = tool.input_schema["properties"], set(tool.input_schema.get("required", []))
         args = ", ".join(name if name in required else f"{name}={props[name].get('default')!r}" for name in props)
         summary = tool.description.strip().splitlines()[0]

@@ -149,6 +149,44 @@ def save_blip2(folder: Path) -> None:
                    num_query_tokens=num_query_tokens).save_pretrained(folder)
 
 
+def plant_grounding_signal(itm_dir: Path, out_dir: Path, image, patch: tuple[int, int], flip: bool = False) -> Path:
+    """A copy of a tiny ITM checkpoint whose first text layer's cross-attention goes to one patch of ``image``.
+
+    The patch's position embedding is made to stand out, and the key and query projections of cross-attention
+    layer 0 are set so that every text token attends to it alone. Grad-CAM keeps the positive part of the
+    gradient, so ``flip`` negates the match row when attending to the patch lowers the match score instead.
+    For tests and for the README's picture of what a grounded word looks like; the weights are otherwise random.
+    """
+    import math
+
+    import torch
+    import transformers
+
+    model = transformers.BlipForImageTextRetrieval.from_pretrained(itm_dir).eval()
+    processor = transformers.AutoProcessor.from_pretrained(itm_dir)
+    side = model.config.vision_config.image_size // model.config.vision_config.patch_size
+    token = 1 + patch[0] * side + patch[1]
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        embeddings = model.vision_model.embeddings.position_embedding
+        embeddings[0, token] += 40 * torch.randn(embeddings.shape[-1], generator=generator)
+        pixels = processor.image_processor(images=image, return_tensors="pt")["pixel_values"]
+        features = model.vision_model(pixels).last_hidden_state[0]
+        direction = features[token] / features[token].norm()
+        cross = model.text_encoder.encoder.layer[0].crossattention.self
+        e = torch.ones(cross.key.weight.shape[0]) / math.sqrt(cross.key.weight.shape[0])
+        cross.key.weight.copy_(30 * torch.outer(e, direction))
+        cross.key.bias.zero_()
+        cross.query.weight.zero_()
+        cross.query.bias.copy_(30 * e)
+        if flip:
+            model.itm_head.weight[1].neg_()
+            model.itm_head.bias[1].neg_()
+    model.save_pretrained(out_dir)
+    processor.save_pretrained(out_dir)
+    return out_dir
+
+
 CHECKPOINTS = {  # folder -> (how to build it, the model entry of config.yaml)
     "blip-caption": ("BlipForConditionalGeneration", {"name": "blip-base", "tasks": ["caption"]}),
     "blip-vqa": ("BlipForQuestionAnswering", {"name": "blip-vqa", "tasks": ["vqa"]}),
@@ -176,6 +214,8 @@ def make(out_dir: Path, size: str = "tiny") -> Path:
         "defaults": {"caption": "blip-base", "vqa": "blip-vqa", "match": "blip-itm"},
         "device": "cpu",
     }
+    if size == "tiny":  # two text layers; the last one's maps reach the [CLS] score only through its own row
+        config["grounding"] = {"layer": 0}
     config_path = out_dir / "config.yaml"
     # JSON is valid YAML; it keeps this script free of a yaml dependency.
     config_path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")

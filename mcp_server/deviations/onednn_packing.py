@@ -10,6 +10,8 @@ eagerly, without compiling anything; a test holds the packed model's outputs equ
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import torch
 
 
@@ -24,32 +26,41 @@ def can_pack(device: str, dtype: torch.dtype) -> bool:
 
 
 class PackedLinear(torch.nn.Module):
-    """``nn.Linear`` inference from a weight reordered once; the bias stays the layer's own parameter."""
+    """``nn.Linear`` inference from a weight reordered once; the bias stays the layer's own parameter.
 
-    def __init__(self, linear: torch.nn.Linear) -> None:
+    The packed op has no backward. A layer that explanations differentiate through (``keep_weight``) also keeps
+    its plain weight, and runs ``F.linear`` on it while gradients are being recorded.
+    """
+
+    def __init__(self, linear: torch.nn.Linear, keep_weight: bool = False) -> None:
         super().__init__()
         self.in_features, self.out_features = linear.in_features, linear.out_features
         self.bias = linear.bias
         # An opaque oneDNN tensor, kept out of parameters and buffers: nothing saves, moves or inspects it.
         self.packed = torch.ops.mkldnn._reorder_linear_weight(linear.weight.detach())
+        self.plain = linear.weight.detach() if keep_weight else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.plain is not None and torch.is_grad_enabled():
+            return torch.nn.functional.linear(x, self.plain, self.bias)
         return torch.ops.mkldnn._linear_pointwise(x.contiguous(), self.packed, self.bias, "none", [], "")
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
-def pack_linears(model: torch.nn.Module) -> int:
+def pack_linears(model: torch.nn.Module, keep_weights_in: Iterable[torch.nn.Module] = ()) -> int:
     """Replace every bf16 ``nn.Linear`` in ``model`` by a ``PackedLinear``; returns how many were replaced.
 
+    Linears inside ``keep_weights_in`` keep their plain weight too, for gradients (explanations).
     A weight tied to an embedding stays with the embedding, so the output head then holds a packed copy.
     """
+    keep = {id(m) for module in keep_weights_in for m in module.modules()}
     replaced = 0
     with torch.no_grad():
         for parent in list(model.modules()):
             for name, child in list(parent.named_children()):
                 if type(child) is torch.nn.Linear and child.weight.dtype == torch.bfloat16:
-                    setattr(parent, name, PackedLinear(child))
+                    setattr(parent, name, PackedLinear(child, keep_weight=id(child) in keep))
                     replaced += 1
     return replaced

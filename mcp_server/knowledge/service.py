@@ -36,6 +36,7 @@ TASK_SECTIONS = {
     "caption": (("vision-language.md", "captioning"), ("vision-language.md", "captioning-failure-modes")),
     "vqa": (("vision-language.md", "vqa"),),
     "match": (("vision-language.md", "image-text-matching"),),
+    "grounding": (("vision-language.md", "grounding"), ("vision-language.md", "grounding-limits")),
 }
 
 

@@ -3,11 +3,24 @@ service, and returns the service's result model (the tool's output schema)."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.types import CallToolResult, ImageContent, TextContent
+from pydantic import Field
 
 from ..arguments import ImageRef, ModelName
-from ..vision.options import AnswerOptions, CaptionOptions, ImageList, Method, Question, Texts
-from ..vision.results import AnswerResult, CaptionBatchResult, CaptionResult, MatchResult, ModelList
+from ..vision.options import AnswerOptions, CaptionOptions, ExplainText, ImageList, Method, Question, Texts
+from ..vision.results import (
+    AnswerResult,
+    CaptionBatchResult,
+    CaptionResult,
+    ExplainCaptionResult,
+    ExplainMatchResult,
+    MatchResult,
+    ModelList,
+)
+from ..vision.service import Explained
 from .common import READ_ONLY, add_tool, services, takes_options
 
 
@@ -64,6 +77,48 @@ async def score_image_text(image: ImageRef, texts: Texts, ctx: Context, method: 
     return await services(ctx).vision.match(image, texts, method, model)
 
 
+def _with_picture(explained: Explained) -> CallToolResult:
+    """The PNG as image content for clients that show it; the numbers and boxes as structured content (and as
+    JSON text) for every client. The PNG never goes into the structured content."""
+    import base64
+
+    data = explained.result.model_dump(mode="json")
+    return CallToolResult(
+        content=[ImageContent(type="image", data=base64.b64encode(explained.png).decode(), mime_type="image/png"),
+                 TextContent(type="text", text=explained.result.model_dump_json())],
+        structured_content=data)
+
+
+async def explain_match(image: ImageRef, text: ExplainText, ctx: Context,
+                        model: ModelName = None) -> Annotated[CallToolResult, ExplainMatchResult]:
+    """Show where in the image a text points: the match probability and Grad-CAM heat maps, as a picture.
+
+    Returns a PNG overlay (the whole text and each word, hot = where the model looked to judge the match) and,
+    as numbers, each word's strongest regions as boxes in the image's own pixels plus an 8 x 8 grid of the map.
+    Use it to check a caption or a label: a word whose map is diffuse or on the wrong object is not grounded.
+    Maps show what the matching model attended to, not proof of what is in the image (see the citations).
+    BLIP matching models only. Typical cost: about one to three score_image_text calls.
+    """
+    return _with_picture(await services(ctx).vision.explain_match(image, text, model))
+
+
+async def explain_caption(
+    image: ImageRef, ctx: Context,
+    caption: Annotated[ExplainText | None, Field(description=(
+        "The caption to explain; omit to caption the image first and explain that."))] = None,
+    model: ModelName = None,
+) -> Annotated[CallToolResult, ExplainCaptionResult]:
+    """Explain a caption word by word: each word's probability and where in the image it came from.
+
+    Captions the image (or takes the caption you give), then runs the captioner over it word by word; each
+    word gets its probability and a Grad-CAM map of the decoder's cross-attention, as boxes in the image's
+    pixels, an 8 x 8 grid and one labelled tile in the returned PNG. A confident word with a sharp map on the
+    right object is grounded; a low-probability word or a map on nothing in particular is a likely
+    hallucination. BLIP captioning models only. Typical cost: a caption plus a fraction of a second per word.
+    """
+    return _with_picture(await services(ctx).vision.explain_caption(image, caption, model))
+
+
 async def list_models(ctx: Context) -> ModelList:
     """List the configured vision models: name, source checkpoint, tasks, family and status.
 
@@ -73,7 +128,7 @@ async def list_models(ctx: Context) -> ModelList:
     return services(ctx).vision.list_models()
 
 
-IMAGE_TOOLS = (caption_image, caption_images, answer_question, score_image_text)
+IMAGE_TOOLS = (caption_image, caption_images, answer_question, score_image_text, explain_match, explain_caption)
 
 
 def register(server: MCPServer, *, reads_urls: bool) -> None:

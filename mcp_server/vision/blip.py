@@ -9,7 +9,7 @@ mask) live in ``mcp_server/deviations/``, each with why and the test that holds 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import torch
 import transformers
@@ -18,11 +18,21 @@ from torch.nn.functional import normalize
 from ..deviations.blip_cross_attention_mask import pass_cross_attention_masks
 from ..deviations.blip_sdpa import vision_features
 from .generation import generate_kwargs
+from .gradcam import CrossAttentionProbe, gradcam
 
 if TYPE_CHECKING:
     from PIL.Image import Image
 
     from .options import AnswerOptions, CaptionOptions, MatchMethod
+
+class TokenMaps(NamedTuple):
+    """What an explanation computes for one row, before words are formed: per token, a map over the patches."""
+
+    probability: float | None  # the ITM match probability (matching), None for captions
+    tokens: list[str]  # WordPiece tokens, special ones included
+    maps: torch.Tensor  # (len(tokens), side, side)
+    logprobs: list[float] | None  # each token's log-probability (captions), None for matching
+
 
 # config.json "architectures" -> the task that class serves
 ARCHITECTURES = {
@@ -45,6 +55,7 @@ class BlipBackend:
         self.tasks = frozenset({ARCHITECTURES[type(model).__name__]})
         self.device = model.device
         self.dtype = model.dtype
+        self.text_layers = self.text_config.num_hidden_layers
         pass_cross_attention_masks(model)
 
     @classmethod
@@ -133,3 +144,60 @@ class BlipBackend:
 
     def decode(self, ids: torch.Tensor, prompt: str | None = None) -> list[str]:
         return [t.strip() for t in self.tokenizer.batch_decode(ids, skip_special_tokens=True)]
+
+    # -- grounding: Grad-CAM through the text side's cross-attention (see gradcam.py) -------------------------
+
+    def differentiable(self) -> list[torch.nn.Module]:
+        """The modules that explanations take gradients through (the text side; the vision side never)."""
+        if "match" in self.tasks:
+            return [self.model.text_encoder, self.model.itm_head]
+        if "caption" in self.tasks:
+            return [self.model.text_decoder]
+        return []
+
+    def explain_match(self, features: torch.Tensor, texts: list[str], layer: int) -> list[TokenMaps]:
+        """Per row: the ITM match probability, and each text token's map of the match logit (LAVIS's recipe)."""
+        max_length = self.text_config.max_position_embeddings
+        text = self.tokenizer(texts, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+        text = text.to(self.device)
+        cross = self.model.text_encoder.encoder.layer[layer].crossattention.self
+        with torch.enable_grad(), CrossAttentionProbe(cross) as probe:
+            states = self.model.text_encoder(
+                input_ids=text["input_ids"], attention_mask=text["attention_mask"],
+                encoder_hidden_states=features, encoder_attention_mask=self._ones(features),
+            ).last_hidden_state
+            logits = self.model.itm_head(states[:, 0, :]).float()
+            (grads,) = torch.autograd.grad(logits[:, 1].sum(), probe.probs)
+        maps = gradcam(probe.probs.detach(), grads)
+        probabilities = logits.detach().softmax(dim=-1)[:, 1].tolist()
+        rows = []
+        for row, probability in enumerate(probabilities):
+            length = int(text["attention_mask"][row].sum())
+            tokens = self.tokenizer.convert_ids_to_tokens(text["input_ids"][row, :length].tolist())
+            rows.append(TokenMaps(probability, tokens, maps[row, :length].cpu(), None))
+        return rows
+
+    def explain_caption(self, features: torch.Tensor, captions: list[str], layer: int) -> list[TokenMaps]:
+        """Per row: the decoder run teacher-forced over the caption; each token's map of its own log-probability
+        (one backward pass per token, so that a later word's gradient does not leak into an earlier map)."""
+        cross = self.model.text_decoder.bert.encoder.layer[layer].crossattention.self
+        rows = []
+        for row, caption in enumerate(captions):
+            ids = self.tokenizer(caption, truncation=True, max_length=self.text_config.max_position_embeddings,
+                                 return_tensors="pt")["input_ids"].to(self.device)
+            ids[:, 0] = self.text_config.bos_token_id  # as generate starts: [DEC], then the caption, then [SEP]
+            image = features[row : row + 1]
+            with torch.enable_grad(), CrossAttentionProbe(cross) as probe:
+                logits = self.model.text_decoder(
+                    input_ids=ids, attention_mask=torch.ones_like(ids), encoder_hidden_states=image,
+                    encoder_attention_mask=self._ones(image),
+                ).logits.float()
+                # logits at position i predict token i + 1: the map of token i + 1 lives in query row i.
+                logprobs = logits[0, :-1].log_softmax(dim=-1).gather(-1, ids[0, 1:, None])[:, 0]
+                maps, values = [], logprobs.detach().tolist()
+                for i in range(logprobs.shape[0]):
+                    (grads,) = torch.autograd.grad(logprobs[i], probe.probs, retain_graph=True)
+                    maps.append(gradcam(probe.probs.detach()[:, :, i : i + 1], grads[:, :, i : i + 1])[0, 0])
+            tokens = self.tokenizer.convert_ids_to_tokens(ids[0, 1:].tolist())
+            rows.append(TokenMaps(None, tokens, torch.stack(maps).cpu(), values))
+        return rows

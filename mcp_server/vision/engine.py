@@ -32,10 +32,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+GRADIENT_TASKS = frozenset({"explain_match", "explain_caption"})  # their payloads: the text; options: the layer
+
 
 @dataclass(eq=False)
 class Request:
-    task: str  # "caption", "vqa" or "match"
+    task: str  # "caption", "vqa", "match", "explain_match" or "explain_caption"
     options: Hashable  # CaptionOptions, AnswerOptions or the match method: equal options batch together
     digest: str
     pixels: torch.Tensor | None = None  # None when the features were cached at submit time
@@ -174,7 +176,11 @@ class Engine:
 
         with torch.inference_mode():
             features = self._join_late(batch, self._features(batch))
-            return self._text_side(batch, features)
+            if batch[0].task not in GRADIENT_TASKS:
+                return self._text_side(batch, features)
+        # Explanations take gradients through the text side: outside inference mode, from a plain copy of the
+        # (cached) vision features, which never need a gradient themselves.
+        return self._text_side(batch, features.clone())
 
     def _join_late(self, batch: list[Request], features: torch.Tensor) -> torch.Tensor:
         """Let requests that queued while ``batch`` was encoded join it (in place) before its text side runs.
@@ -231,6 +237,10 @@ class Engine:
             return [ids[i : i + 1].cpu() for i in range(len(batch))]
         if first.task == "match":
             return self.backend.match(features, [r.payload for r in batch], first.options)
+        if first.task == "explain_match":
+            return self.backend.explain_match(features, [r.payload for r in batch], first.options)
+        if first.task == "explain_caption":
+            return self.backend.explain_caption(features, [r.payload for r in batch], first.options)
         raise ModelFailedError(f"internal error: unknown task {first.task!r}")
 
 

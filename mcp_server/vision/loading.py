@@ -150,7 +150,7 @@ def load_model(name: str, spec: ModelSpec, device: str, dtype: torch.dtype) -> V
     try:
         loaded = family_class.load(spec.source, architecture, device, dtype)
         if can_pack(device, dtype):
-            pack_linears(loaded.model)
+            pack_linears(loaded.model, keep_weights_in=getattr(loaded, "differentiable", list)())
         return loaded
     except Exception as exc:  # corrupt weights, missing files, out of memory: all one line for this model
         first = " ".join(str(exc).split())[:160] or type(exc).__name__

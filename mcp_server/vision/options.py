@@ -31,6 +31,9 @@ Texts = Annotated[list[MatchText], Field(min_length=1, max_length=MAX_TEXTS, des
     f"1 to {MAX_TEXTS} candidate texts to score against the image, each at most {MAX_TEXT_CHARS} characters."))]
 ImageList = Annotated[list[ImageRef], Field(min_length=1, max_length=MAX_IMAGES, description=(
     f"1 to {MAX_IMAGES} images, each as for caption_image."))]
+MAX_EXPLAIN_CHARS = 200  # about 40 words: one map each, one tile each on the picture (the first 15)
+ExplainText = Annotated[str, Field(min_length=1, max_length=MAX_EXPLAIN_CHARS, description=(
+    f"The text to ground in the image, at most {MAX_EXPLAIN_CHARS} characters.")), AfterValidator(_not_blank)]
 MatchMethod = Literal["itm", "itc"]
 Method = Annotated[MatchMethod, Field(description=(
     "itm: the model's match probability in [0, 1] (more accurate, judges each text alone); "

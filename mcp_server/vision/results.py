@@ -78,3 +78,50 @@ class ModelList(BaseModel):
     models: list[ModelInfo]
     device: str
     dtype: str
+
+
+class Region(BaseModel):
+    """A box in the original image's pixels (x to the right, y down), end-exclusive."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+    score: float = Field(description="The share of the map's weight inside this region (0-1).")
+
+
+class Grounding(BaseModel):
+    """Where in the image a text (or one word of it) points, by Grad-CAM on the model's cross-attention."""
+
+    regions: list[Region] = Field(description="The strongest areas, strongest first (at most 3).")
+    grid: list[list[float]] = Field(description="The map pooled to 8 x 8 cells over the image, rows top to "
+                                                "bottom, normalised so the strongest cell is 1.")
+
+
+class WordGrounding(Grounding):
+    word: str
+    probability: float | None = Field(None, description=(
+        "explain_caption: the decoder's probability of this word given the words before it."))
+
+
+class ExplainMatchResult(BaseModel):
+    text: str
+    probability: float = Field(description="The ITM match probability in [0, 1], as score_image_text gives it.")
+    grounding: Grounding = Field(description="The map of the whole text (the mean of its words' maps).")
+    words: list[WordGrounding] = Field(description="One map per word (WordPiece pieces merged), in text order.")
+    layer: int = Field(description="The cross-attention layer the maps were read from.")
+    model: str
+    image: ImageInfo
+    elapsed_ms: float
+    citations: list[Citation] = Field(default_factory=list)
+
+
+class ExplainCaptionResult(BaseModel):
+    caption: str
+    generated: bool = Field(description="True when the caption was written by the model in this call.")
+    words: list[WordGrounding] = Field(description="One map and probability per word, in caption order.")
+    layer: int = Field(description="The cross-attention layer the maps were read from.")
+    model: str
+    image: ImageInfo
+    elapsed_ms: float
+    citations: list[Citation] = Field(default_factory=list)

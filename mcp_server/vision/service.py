@@ -9,33 +9,49 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..arguments import validated
 from ..config import Settings
-from ..errors import AiNotesError, CallTimeoutError
+from ..errors import AiNotesError, BadInputError, CallTimeoutError, ConfigError
 from ..images import LoadedImage, load_image
 from ..knowledge.results import Citation
-from .options import AnswerOptions, CaptionOptions, ImageList, MatchMethod, Method, Question, Texts
+from .options import AnswerOptions, CaptionOptions, ExplainText, ImageList, MatchMethod, Method, Question, Texts
 from .results import (
     AnswerResult,
     CaptionBatchResult,
     CaptionItem,
     CaptionResult,
+    ExplainCaptionResult,
+    ExplainMatchResult,
+    Grounding,
     ImageInfo,
     MatchResult,
     ModelInfo,
     ModelList,
+    Region,
     TextScore,
+    WordGrounding,
 )
 
 if TYPE_CHECKING:
     from .engine import Engine
 
 CitationSource = Callable[[str, str], list[Citation]]  # (family, task) -> notes sections
+SHEET_WORDS = 15  # words drawn on an explanation's picture (every word is in the numbers)
+
+
+@dataclass(frozen=True)
+class Explained:
+    """An explanation: the result model (numbers and boxes) and the PNG that shows it."""
+
+    result: ExplainMatchResult | ExplainCaptionResult
+    png: bytes
 Progress = Callable[[int, int], Awaitable[None]]  # (done, total)
 
 
@@ -209,6 +225,77 @@ class VisionService:
         best = max(rows, key=lambda row: row.score).text
         return MatchResult(scores=rows, best=best, method=method, model=name, image=_info(loaded),
                            elapsed_ms=_ms(start), citations=self._cite(name, "match"))
+
+    # -- grounding ------------------------------------------------------------------------------
+
+    async def explain_match(self, image: str, text: str, model: str | None = None) -> Explained:
+        """Where the text points in the image: the ITM probability, Grad-CAM maps, boxes and a picture."""
+        text = validated(ExplainText, text, "text")
+        name = self.settings.model_for("match", model)
+        layer = await self._explainer(name, "explain_match")
+        start = time.perf_counter()
+        loaded, raw = await self._run(name, "explain_match", layer, image, payload=text)
+        words, whole = await asyncio.to_thread(self._words, raw, loaded)
+        result = ExplainMatchResult(
+            text=text, probability=raw.probability, grounding=whole, words=words, layer=layer, model=name,
+            image=_info(loaded), elapsed_ms=_ms(start), citations=self._cite(name, "grounding"))
+        return Explained(result, await asyncio.to_thread(self._picture, loaded, raw, "whole text"))
+
+    async def explain_caption(self, image: str, caption: str | None = None, model: str | None = None) -> Explained:
+        """Each word of a caption (written now, or given) with its probability, map and boxes, and a picture."""
+        name = self.settings.model_for("caption", model)
+        layer = await self._explainer(name, "explain_caption")
+        start = time.perf_counter()
+        generated = caption is None
+        if generated:
+            caption = (await self.caption(image, CaptionOptions(), name)).captions[0]
+        caption = validated(ExplainText, caption, "caption")
+        loaded, raw = await self._run(name, "explain_caption", layer, image, payload=caption)
+        words, _ = await asyncio.to_thread(self._words, raw, loaded)
+        result = ExplainCaptionResult(
+            caption=caption, generated=generated, words=words, layer=layer, model=name, image=_info(loaded),
+            elapsed_ms=_ms(start), citations=self._cite(name, "grounding"))
+        return Explained(result, await asyncio.to_thread(self._picture, loaded, raw, None))
+
+    async def _explainer(self, name: str, task: str) -> int:
+        """The cross-attention layer to read; one line when this model cannot be explained."""
+        engine = await asyncio.to_thread(self.engine, name)
+        if not hasattr(engine.backend, task):
+            able = [n for n, e in self._engines.items() if hasattr(e.backend, task)] or [
+                n for n, s in self.settings.models.items() if (task == "explain_match") == ("match" in s.tasks)
+                and (task == "explain_match" or "caption" in s.tasks) and n != name]
+            raise BadInputError(
+                f"model {name!r} ({engine.backend.family}) cannot be explained: Grad-CAM needs BLIP's text-side "
+                f"cross-attention over image patches; use a BLIP model such as {', '.join(able) or 'blip-itm'}")
+        layer, layers = self.settings.grounding.layer, engine.backend.text_layers
+        if layer >= layers:
+            raise ConfigError(f"bad setting grounding.layer: {layer}, but model {name!r} has {layers} text layers; "
+                              f"use 0 to {layers - 1}")
+        return layer
+
+    @staticmethod
+    def _words(raw, loaded: LoadedImage) -> tuple[list[WordGrounding], Grounding]:
+        from . import grounding
+
+        words = grounding.words(raw.tokens, raw.maps.numpy(), raw.logprobs)
+
+        def ground(cam) -> dict:
+            boxes = grounding.regions(cam, loaded.width, loaded.height)
+            return {"regions": [Region(**vars(b)) for b in boxes], "grid": grounding.coarse_grid(cam)}
+
+        rows = [WordGrounding(word=w.text, probability=None if w.logprob is None else round(math.exp(w.logprob), 6),
+                              **ground(w.map)) for w in words]
+        return rows, Grounding(**ground(grounding.whole(words, raw.maps.shape[1:])))
+
+    @staticmethod
+    def _picture(loaded: LoadedImage, raw, whole_label: str | None) -> bytes:
+        from . import grounding
+
+        words = grounding.words(raw.tokens, raw.maps.numpy(), raw.logprobs)
+        tiles = [(whole_label, grounding.whole(words, raw.maps.shape[1:]))] if whole_label else []
+        tiles += [(w.text if w.logprob is None else f"{w.text} {math.exp(w.logprob):.2f}", w.map)
+                  for w in words[:SHEET_WORDS]]
+        return grounding.png(grounding.contact_sheet(loaded.image, tiles or [("(no words)", raw.maps[0].numpy())]))
 
 
 def _ms(start: float) -> float:
