@@ -222,3 +222,17 @@ def test_cli_explain_writes_the_picture_and_prints_what_the_tool_returns(tiny_co
     sheet = tmp_path / "sheet.png"
     run = cli("explain-caption", image_paths[3], "--caption", "a box", "--out", str(sheet), config=tiny_config)
     assert run.returncode == 0 and run.stdout.startswith("a box\n") and sheet.is_file()
+
+
+def test_explanations_run_in_bfloat16_with_packed_linears(tiny_config, image_paths):
+    """bf16 (oneDNN-packed linears on CPUs with native bf16): the text side keeps plain weights for the backward."""
+    from mcp_server.deviations.onednn_packing import PackedLinear
+
+    service = VisionService(load_settings(tiny_config, environ={"AI_NOTES_MCP_DTYPE": "bfloat16"}))
+    explained = _run(service.explain_match(image_paths[0], "a red box"))
+    caption = _run(service.explain_caption(image_paths[0], "a red box"))
+    backend = service.engine("blip-itm").backend
+    packed = [m for m in backend.model.text_encoder.modules() if isinstance(m, PackedLinear)]
+    service.close()
+    assert all(m.plain is not None for m in packed)  # empty where this CPU does not pack (nothing to keep)
+    assert 0 <= explained.result.probability <= 1 and len(caption.result.words) == 3

@@ -44,7 +44,8 @@ DEVIATIONS = (
         module="onednn_packing",
         what="bf16 nn.Linear weights reordered once for oneDNN, called through torch.ops.mkldnn._linear_pointwise",
         why="the same products about 2x faster at decoding shapes on CPUs with native bf16; these are private "
-            "torch ops (what inductor's freezing pass emits)",
+            "torch ops (what inductor's freezing pass emits), with no backward: the text side of models that "
+            "explanations differentiate keeps its plain weights too",
         checked_with="torch 2.13.0 (CPU)",
         test="test_packed_bf16_linears_give_the_plain_layers_results",
         used_by="vision/loading.py (load_model)",
