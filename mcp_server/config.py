@@ -75,6 +75,15 @@ class Grounding(_Strict):
     layer: int = Field(6, ge=0, le=63, description="Cross-attention layer of the text side, counted from 0.")
 
 
+class Index(_Strict):
+    """The image index (index_images, search_images, find_duplicates)."""
+
+    path: str | None = Field(None, description="The SQLite file; null: ~/.cache/ai-notes-mcp/images.sqlite.")
+    model: str | None = Field(None, description="The matching model that embeds images; null: defaults.match.")
+    max_files: int = Field(2000, ge=1, le=1_000_000, description="Images embedded per index_images call.")
+    max_seconds: float = Field(120.0, gt=0, le=86_400, description="Time per index_images call, then it stops.")
+
+
 class Http(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(8765, ge=0, le=65535)
@@ -92,6 +101,7 @@ class Settings(_Strict):
     notes: Notes = Field(default_factory=Notes)
     http: Http = Field(default_factory=Http)
     grounding: Grounding = Field(default_factory=Grounding)
+    index: Index = Field(default_factory=Index)
     request_timeout_s: float = Field(300.0, gt=0, le=3600, description="A call still running after this fails.")
 
     @field_validator("device")

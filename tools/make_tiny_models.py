@@ -149,6 +149,32 @@ def save_blip2(folder: Path) -> None:
                    num_query_tokens=num_query_tokens).save_pretrained(folder)
 
 
+def save_blip2_itm(folder: Path) -> None:
+    """A BLIP-2 image-text retrieval checkpoint (as Salesforce/blip2-itm-vit-g): Q-Former with ITM and ITC heads,
+    a BERT WordPiece tokenizer, no language model."""
+    import torch
+    from transformers import Blip2Config, Blip2ForImageTextRetrieval, BlipImageProcessor, BlipProcessor
+
+    folder.mkdir(parents=True, exist_ok=True)
+    tokenizer = blip_tokenizer(400)
+    config = Blip2Config(
+        vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+                           image_size=32, patch_size=8, initializer_range=0.02),
+        qformer_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+                            encoder_hidden_size=32, vocab_size=len(tokenizer), cross_attention_frequency=1,
+                            max_position_embeddings=128, use_qformer_text_input=True),
+        num_query_tokens=8, image_text_hidden_size=16,
+    )
+    torch.manual_seed(0)
+    model = Blip2ForImageTextRetrieval(config).eval()
+    make_images_matter(model)
+    model.save_pretrained(folder)
+    image_processor = BlipImageProcessor(size={"height": 32, "width": 32},
+                                         image_mean=[0.48145466, 0.4578275, 0.40821073],
+                                         image_std=[0.26862954, 0.26130258, 0.27577711])
+    BlipProcessor(image_processor=image_processor, tokenizer=tokenizer).save_pretrained(folder)
+
+
 def plant_grounding_signal(itm_dir: Path, out_dir: Path, image, patch: tuple[int, int], flip: bool = False) -> Path:
     """A copy of a tiny ITM checkpoint whose first text layer's cross-attention goes to one patch of ``image``.
 
@@ -192,6 +218,7 @@ CHECKPOINTS = {  # folder -> (how to build it, the model entry of config.yaml)
     "blip-vqa": ("BlipForQuestionAnswering", {"name": "blip-vqa", "tasks": ["vqa"]}),
     "blip-itm": ("BlipForImageTextRetrieval", {"name": "blip-itm", "tasks": ["match"]}),
     "blip2-opt": ("Blip2ForConditionalGeneration", {"name": "blip2-opt", "tasks": ["caption", "vqa"]}),
+    "blip2-itm": ("Blip2ForImageTextRetrieval", {"name": "blip2-itm", "tasks": ["match"]}),
 }
 
 
@@ -203,7 +230,9 @@ def make(out_dir: Path, size: str = "tiny") -> Path:
         path = out_dir / folder
         stamp = path / ".complete"
         if not (stamp.exists() and stamp.read_text() == size):
-            if model_class.startswith("Blip2"):
+            if model_class == "Blip2ForImageTextRetrieval":
+                save_blip2_itm(path)
+            elif model_class.startswith("Blip2"):
                 save_blip2(path)
             else:
                 save_blip(path, model_class, size)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import torch
 import transformers
+from torch.nn.functional import normalize
 
 from .generation import generate_kwargs
 
@@ -88,3 +89,83 @@ class Blip2Backend:
         texts = [t.strip() for t in self.tokenizer.batch_decode(ids, skip_special_tokens=True)]
         # A caption continues its prompt, as BLIP's do: keep the prompt in front.
         return [f"{prompt} {t}".strip() for t in texts] if prompt else texts
+
+
+class Blip2RetrievalBackend:
+    """A BLIP-2 image-text retrieval checkpoint (``Blip2ForImageTextRetrieval``, e.g. blip2-itm-vit-g): ITM and ITC.
+
+    Follows ``Blip2ForImageTextRetrieval.forward``, split at the vision encoder's output (what the engine caches):
+    ITM runs the Q-Former over the 32 queries and the text together against the image and averages the ITM head
+    over the query outputs; ITC compares the text's projected CLS token with each projected query output and
+    keeps the best, so an image's embedding is a small matrix (queries x D), not one vector.
+    """
+
+    family = "blip-2"
+    tasks = frozenset({"match"})
+
+    def __init__(self, model, processor) -> None:
+        self.model = model
+        self.processor = processor
+        self.tokenizer = processor.tokenizer
+        self.config = model.config
+        self.device = model.device
+        self.dtype = model.dtype
+
+    @classmethod
+    def load(cls, source: str, architecture: str, device: str, dtype: torch.dtype) -> Blip2RetrievalBackend:
+        model = transformers.Blip2ForImageTextRetrieval.from_pretrained(source, dtype=dtype).to(device).eval()
+        processor = transformers.AutoProcessor.from_pretrained(source)
+        return cls(model, processor)
+
+    def preprocess(self, image: Image) -> torch.Tensor:
+        return self.processor.image_processor(images=image, return_tensors="pt")["pixel_values"][0]
+
+    def encode(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        return self.model.vision_model(pixel_values=pixel_values.to(self.device, self.dtype)).last_hidden_state
+
+    def _ones(self, states: torch.Tensor) -> torch.Tensor:
+        return torch.ones(states.shape[:-1], dtype=torch.long, device=states.device)
+
+    def _text(self, texts: list[str]):
+        return self.tokenizer(texts, padding=True, truncation=True, max_length=self.config.qformer_config.
+                              max_position_embeddings, return_tensors="pt").to(self.device)
+
+    def embed_images(self, features: torch.Tensor) -> torch.Tensor:
+        queries = self.model.query_tokens.expand(features.shape[0], -1, -1)
+        states = self.model.qformer(query_embeds=queries, encoder_hidden_states=features,
+                                    encoder_attention_mask=self._ones(features)).last_hidden_state
+        return normalize(self.model.vision_projection(states.to(self.model.vision_projection.weight.dtype)).float(),
+                         dim=-1)
+
+    def embed_texts(self, texts: list[str]) -> torch.Tensor:
+        text = self._text(texts)
+        embeds = self.model.embeddings(input_ids=text["input_ids"])
+        states = self.model.qformer(query_embeds=embeds, query_length=0,
+                                    attention_mask=text["attention_mask"]).last_hidden_state
+        return normalize(self.model.text_projection(states[:, 0, :].to(self.model.text_projection.weight.dtype))
+                         .float(), dim=-1)
+
+    def match(self, features: torch.Tensor, texts: list[list[str]], method: MatchMethod) -> list[list[float]]:
+        out = []
+        for image, group in zip(features, texts, strict=True):
+            image = image[None]
+            if method == "itc":
+                scores = (self.embed_images(image)[0] @ self.embed_texts(group).T).max(dim=0).values
+            else:
+                text = self._text(group)
+                rows = len(group)
+                queries = self.model.query_tokens.expand(rows, -1, -1)
+                mask = torch.cat([torch.ones(queries.shape[:-1], dtype=torch.long, device=self.device),
+                                  text["attention_mask"]], dim=1)
+                embeds = self.model.embeddings(input_ids=text["input_ids"], query_embeds=queries)
+                states = self.model.qformer(
+                    query_embeds=embeds, query_length=queries.shape[1], attention_mask=mask,
+                    encoder_hidden_states=image.expand(rows, -1, -1),
+                    encoder_attention_mask=self._ones(image.expand(rows, -1, -1))).last_hidden_state
+                states = states.to(self.model.itm_head.weight.dtype)
+                scores = self.model.itm_head(states[:, : queries.shape[1], :]).mean(dim=1).float().softmax(-1)[:, 1]
+            out.append(scores.tolist())
+        return out
+
+    def decode(self, ids: torch.Tensor, prompt: str | None = None) -> list[str]:
+        raise NotImplementedError("a retrieval checkpoint does not write text")

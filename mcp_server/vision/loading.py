@@ -135,6 +135,10 @@ def load_model(name: str, spec: ModelSpec, device: str, dtype: torch.dtype) -> V
             by_task = {task: arch for arch, task in ARCHITECTURES.items()}
             architecture = by_task[spec.tasks[0]]
         served = {ARCHITECTURES[architecture]}
+    elif architecture == "Blip2ForImageTextRetrieval":
+        from .blip2 import Blip2RetrievalBackend as family_class
+
+        served = set(family_class.tasks)
     else:
         from .blip2 import Blip2Backend as family_class
 

@@ -226,6 +226,32 @@ class VisionService:
         return MatchResult(scores=rows, best=best, method=method, model=name, image=_info(loaded),
                            elapsed_ms=_ms(start), citations=self._cite(name, "match"))
 
+    # -- embeddings (ITC): what the image index stores and searches -----------------------------------------------
+
+    def embedding_model(self, model: str | None = None) -> str:
+        """The configured model that embeds for the index: a matching model (BLIP ITM or BLIP-2 retrieval)."""
+        return self.settings.model_for("match", model)
+
+    async def embed_image(self, image: str, model: str | None = None) -> tuple[LoadedImage, Any]:
+        """One image's normalised ITC embedding, (queries, D) as a float32 tensor, batched with other callers'."""
+        name = self.embedding_model(model)
+        return await self._run(name, "embed", "itc", image)
+
+    async def embed_texts(self, texts: list[str], model: str | None = None) -> Any:
+        """Normalised ITC embeddings of texts, (T, D), in the same space as ``embed_image``."""
+        from . import compute
+
+        texts = validated(Texts, texts, "texts")
+        engine = await asyncio.to_thread(self.engine, self.embedding_model(model))
+
+        def run():
+            import torch
+
+            with torch.inference_mode():
+                return engine.backend.embed_texts(texts).cpu()
+
+        return await asyncio.to_thread(compute.call, run)
+
     # -- grounding ------------------------------------------------------------------------------
 
     async def explain_match(self, image: str, text: str, model: str | None = None) -> Explained:
