@@ -93,6 +93,6 @@ QUERIES: tuple[NotesQuery, ...] = (
                "reasoning-models"),
     NotesQuery("does forcing JSON output hurt reasoning accuracy", "prompting.md", "format-cost"),
     NotesQuery("prompt caching cost of a stable prefix for an agent", "prompting.md", "prompt-caching"),
-    # index.md
-    NotesQuery("how do I add a page to the notes", "index.md", "contributing"),
+    # contributing.md
+    NotesQuery("how do I add a page to the notes", "contributing.md", "add-a-page"),
 )

@@ -438,8 +438,8 @@ def render_capabilities(state: dict) -> str:
             search="search: {exclude: true}\n",  # the model catalog holds the same rows
         )
         + f"{len(models)} models against the {len(used)} capabilities the catalog records, from"
-        " `notes/data/models.yaml`. A tick means a cited source documents the capability; an empty cell means"
-        " none does. Hover a heading for its meaning. Sizes, licences and sources are in the"
+        " `notes/data/models.yaml`. A tick means a cited source documents the capability; a dot means none"
+        " does. Hover a heading for its meaning. Sizes, licences and sources are in the"
         " [model catalog](models.md).\n\n"
         "## Models by capability {#matrix}\n\n"
         + filter_form("#matrix-table", model_filters(models, taxonomy, with_techniques=False), "models", "Model or maker")
@@ -564,9 +564,10 @@ def render_modifiers(state: dict) -> str:
          + [(code, f"{name} ({works[code]})") for code, name in WORKS_WITH_FAMILIES.items() if works[code]]),
         ("source", "Source", [("yes", f"an official guide ({sourced})"), ("no", f"none ({len(modifiers) - sourced})")]),
     ]
-    legend = "\n".join(
-        f"| `{code}` | [{name}](../{FAMILY_NOTES[code]}) | {works[code]} |" for code, name in WORKS_WITH_FAMILIES.items()
+    legend = " · ".join(
+        f"[`{code}`](../{FAMILY_NOTES[code]}) {name}" for code, name in WORKS_WITH_FAMILIES.items()
     )
+    counts = "\n".join(f"| `{code}` | {name} | {works[code]} |" for code, name in WORKS_WITH_FAMILIES.items())
     updated = str(state.get("prompts_updated") or "")
     return (
         front_matter(
@@ -576,12 +577,14 @@ def render_modifiers(state: dict) -> str:
             updated,
             f"The data records no dates; it is reviewed with Image prompts (updated {updated})",
         )
-        + f"{len(modifiers)} modifiers from `notes/data/image_prompt_modifiers.yaml`, also as"
-        " [JSON](image-prompt-modifiers.json) and [CSV](image-prompt-modifiers.csv). Why they work, and how"
-        " models differ in reading them, is explained in [Image prompts](../image-prompts.md).\n\n"
+        + f"{len(modifiers)} modifiers from `notes/data/image_prompt_modifiers.yaml` (also as"
+        " [JSON](image-prompt-modifiers.json) and [CSV](image-prompt-modifiers.csv)); why they work is explained"
+        " in [Image prompts](../image-prompts.md). **Works with**: *any model* for plain language that no family"
+        f" owns, else the families the term depends on: {legend} ([more](#reading)).\n\n"
         + filter_form(".catalog-modifiers", controls, "modifiers", "Term, effect or example")
-        + "\n\n"
-        "## Reading the table {#reading}\n\n"
+        + "\n"
+        + body
+        + "\n## Reading the table {#reading}\n\n"
         f"**Works with** says whether a term depends on a model family. *Any model* ({generic} rows) marks plain"
         " descriptive language (a lens, a light, a palette) that is not specific to a family: every text-to-image"
         " model reads it, with results that vary by model and version. The other rows name the families whose"
@@ -589,10 +592,10 @@ def render_modifiers(state: dict) -> str:
         " Midjourney through `--no`), a Midjourney parameter, the booru-style quality tags of SD 1.x and SDXL"
         " fine-tunes, or a model that can render legible text. No row records a test of a term on each family,"
         " so the codes say where a term applies, not how well it works.\n\n"
-        "| Code | Family | Rows |\n|---|---|---|\n" + legend + "\n\n"
+        "| Code | Family | Rows that name it |\n|---|---|---|\n" + counts + "\n\n"
         f"**Source** links an official prompting guide that documents the term; {sourced} of {len(modifiers)} rows"
         " have one (Google's Imagen prompt guide, Black Forest Labs' FLUX guide). The rest summarise common"
-        " practice, explained with sources on the [Image prompts](../image-prompts.md) page.\n" + body
+        " practice, explained with sources on the [Image prompts](../image-prompts.md) page.\n"
     )
 
 

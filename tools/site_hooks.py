@@ -16,6 +16,7 @@ AI_NOTES_BUILD_DATE (YYYY-MM-DD) pins the build date, for reproducible builds an
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from datetime import date
@@ -91,8 +92,10 @@ def on_page_markdown(markdown: str, page: Page, config, files: Files) -> str:
     return add_page_header(markdown, page.meta.get("updated"), STATE["today"], page.meta.get("updated_note"))
 
 
+@event_priority(-50)  # after the search plugin has written its index
 def on_post_build(config) -> None:
     site_dir = Path(config.site_dir)
+    rank_intros_as_sections(site_dir / "search" / "search_index.json")
     pages = list(site_llms.nav_pages(STATE["nav"]))
     markdown, files = STATE["markdown"], STATE["files"]
     index = site_llms.llms_index(config, pages, markdown, GENERATED, STATE["data_files"])
@@ -179,6 +182,27 @@ def add_page_header(markdown: str, updated: Any, today: date, note: str | None =
     title = next((i for i, line in enumerate(lines) if line.startswith("# ")), -1)
     lines.insert(title + 1, "\n" + header)
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- search
+
+
+# Material's search ranks a page's first section (its introduction) up to 2.5 times above any other section
+# (it adds 1 to the boost of a page's own entry before squaring), and the notes' introductions name every
+# topic the page covers: "prompt injection" found the Prompting page's introduction before the Security
+# page's section on it. Weighting the introductions by 1/2.5 ranks them as sections again.
+INTRO_WEIGHT = 0.4
+
+
+def rank_intros_as_sections(index_file: Path) -> None:
+    try:
+        index = json.loads(index_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # no search plugin, or no index to adjust
+    for entry in index.get("docs", []):
+        if "#" not in entry.get("location", "#"):
+            entry["boost"] = entry.get("boost", 1) * INTRO_WEIGHT
+    index_file.write_text(json.dumps(index, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
 
 
 # --------------------------------------------------------------------------- generated pages
