@@ -53,8 +53,9 @@ FAMILY_NOTES = {
     "midjourney": "image-generation.md#midjourney",
     "imagen": "image-generation.md#imagen",
 }
-NOT_PUBLISHED = '<span class="nil" title="The maker has not published this figure">not published</span>'
-NONE = '<span class="nil" title="An empty list in the data">none</span>'
+# Empty values, in words (the page's "Columns" section says what each means).
+NOT_PUBLISHED = '<span class="nil">not published</span>'
+NONE = '<span class="nil">none</span>'
 SIZE_UNITS = {"K": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}
 
 
@@ -155,7 +156,7 @@ def display_name(model: dict) -> str:
 
 
 def row_link(ident: str) -> str:
-    return tag("a", "#", href=f"#{ident}", class_="row-link", title="Link to this row", aria_label="Link to this row")
+    return tag("a", "#", href=f"#{ident}", class_="row-link", aria_label="Link to this row")
 
 
 def searchable(*parts: Any) -> str:
@@ -251,7 +252,7 @@ def notes_cell(state: dict, model: dict, page: str) -> str:
     if not isinstance(ref, str) or "#" not in ref:
         return NONE
     title = section_title(state, ref)
-    return tag("a", esc(title), href=href(state, page, ref), title=f"Read: {title}")
+    return tag("a", esc(title), href=href(state, page, ref), title=title)
 
 
 def modalities_cell(model: dict) -> str:
@@ -264,7 +265,7 @@ def modalities_cell(model: dict) -> str:
 def techniques_cell(model: dict) -> str:
     techniques = [str(t) for t in model.get("techniques") or []]
     if techniques == [NOT_DISCLOSED]:
-        return tag("span", "not disclosed", class_="nil", title="The maker has not published how it was trained")
+        return tag("span", "not disclosed", class_="nil")
     return chips(techniques) if techniques else NONE
 
 
@@ -277,7 +278,7 @@ def organisation_cell(model: dict) -> str:
 def weights_cell(model: dict) -> str:
     """Open weights and their licence, or closed (every closed row's licence is proprietary)."""
     if not model.get("open_weights"):
-        return tag("span", "closed", class_="chip", title=f"Weights not published; licence: {model.get('license')}")
+        return tag("span", "closed", class_="chip")
     licence = str(model.get("license", ""))
     return tag("span", "open", class_="chip chip-open") + " " + tag("span", esc(licence), class_="licence",
                                                                      title=licence)
@@ -285,8 +286,8 @@ def weights_cell(model: dict) -> str:
 
 def sources_links(model: dict) -> str:
     sources = model.get("sources") or []
-    links = "".join(tag("a", f"[{i}]", href=url, title=url) for i, url in enumerate(sources, 1))
-    return tag("span", links, class_="sources", title="Primary sources")
+    links = "".join(tag("a", f"[{i}]", href=url) for i, url in enumerate(sources, 1))
+    return tag("span", links, class_="sources")
 
 
 def model_row(state: dict, model: dict) -> str:
@@ -513,7 +514,7 @@ def render_timeline(state: dict) -> str:
 def works_with_cell(state: dict, modifier: dict) -> str:
     codes = [str(c) for c in modifier.get("works_with") or []]
     if codes == [WORKS_WITH_ANY]:
-        return tag("span", "any model", class_="nil", title="Plain language, not specific to a model family")
+        return tag("span", "any model", class_="nil")
     return "".join(
         tag("a", esc(code), href=href(state, MODIFIERS_PAGE, FAMILY_NOTES[code]), class_="chip",
             title=WORKS_WITH_FAMILIES[code])
@@ -530,8 +531,8 @@ def modifier_row(state: dict, modifier: dict) -> str:
         tag("td", esc(modifier.get("effect", ""))),
         tag("td", esc(modifier.get("example", "")), class_="c-example"),
         tag("td", works_with_cell(state, modifier), class_="c-chips"),
-        tag("td", tag("a", "guide", href=source, title=source) if source else
-            tag("span", "none", class_="nil", title="No official guide documents this term"), class_="c-src"),
+        tag("td", tag("a", "guide", href=source) if source else
+            tag("span", "none", class_="nil"), class_="c-src"),
     ]
     codes = [str(c) for c in modifier.get("works_with") or []]
     return tag(

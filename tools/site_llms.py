@@ -226,21 +226,29 @@ def plain(text: str) -> str:
 
 
 def lead(lines: list[str], cap: int | None) -> str:
-    """The opening prose of a section (its first paragraph or list), cut to whole sentences within cap."""
+    """The opening prose of a section (its first paragraph, or the items of its first list), cut to whole
+    sentences (or whole items) within cap characters."""
     block = next((b for b in blocks(lines) if is_prose(b)), None)
     if block is None:
         return ""
     if LIST_ITEM.match(block[0]):
-        items, current = [], []
+        items: list[list[str]] = []
         for line in block:
-            if LIST_ITEM.match(line) and current:
-                items.append(current)
-                current = []
-            current.append(LIST_ITEM.sub("", line) if not current else line)
-        items.append(current)
-        text = "; ".join(plain(" ".join(item)) for item in items)
-    else:
-        text = plain(" ".join(block))
+            if LIST_ITEM.match(line) or not items:
+                items.append([LIST_ITEM.sub("", line)])
+            else:
+                items[-1].append(line)
+        kept = []
+        for item in (plain(" ".join(item)) for item in items):
+            if kept and cap is not None and sum(len(k) + 3 for k in kept) + len(item) > cap:
+                break
+            kept.append(shorten(item, cap))
+        return "\n".join(f"- {item}" for item in kept)
+    return shorten(plain(" ".join(block)), cap)
+
+
+def shorten(text: str, cap: int | None) -> str:
+    """Whole sentences of text within cap characters (at least one, itself cut at a word if very long)."""
     if cap is None or len(text) <= cap:
         return text
     kept = ""
@@ -281,7 +289,7 @@ def catalog_lines(state: dict, base: str) -> str:
         f" {base}catalog/models.json · as CSV: {base}catalog/models.csv",
         "One line per model: name {#id}; maker; released; parameters; open weights and licence; modalities;"
         " context window; capabilities; techniques; the section of the notes that explains it. A row is cited"
-        f" as {base}catalog/models/#<id>.",
+        f" by its id: {base}catalog/models/#llama-4-scout.",
     ]
     for model in site_catalog.newest_first(state["models"]):
         sides = model.get("modalities") or {}
