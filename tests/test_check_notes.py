@@ -402,6 +402,9 @@ THE_PAGE = None  # stands for the page the fixture breaks
      "aliases must be a list of other spellings"),
     (MODELS_FILE, r"  techniques:", "  techniques: [pretraining, not-disclosed]", "'not-disclosed' stands alone"),
     (MODIFIERS_FILE, r"  category:", "  category: texture", "category 'texture' is not one of"),
+    (MODIFIERS_FILE, r"  works_with:", "  works_with: [sdxl, dalle]", "unknown family 'dalle' in works_with"),
+    (MODIFIERS_FILE, r"  works_with:", "  works_with: [sdxl, any]", "'any' stands alone"),
+    (MODIFIERS_FILE, r"  works_with:", "  works_with: []", "works_with must be a list of model families"),
 ])
 def test_one_broken_line_is_reported_at_its_line(notes, file, pattern, replacement, message):
     notes_dir, page = notes

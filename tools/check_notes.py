@@ -629,7 +629,8 @@ def works_with_problems(row: dict):
     if "works_with" not in row:
         return
     if not isinstance(works_with, list) or not works_with or not all(isinstance(w, str) for w in works_with):
-        yield ("works_with",), f"works_with must be a list of model families ({', '.join(WORKS_WITH_FAMILIES)}) or [any]"
+        families = ", ".join(WORKS_WITH_FAMILIES)
+        yield ("works_with",), f"works_with must be a list of model families ({families}) or [any]"
         return
     for index, code in enumerate(works_with):
         if code != WORKS_WITH_ANY and code not in WORKS_WITH_FAMILIES:

@@ -168,8 +168,8 @@ def figure(title: str, description: str, prompt, sketch) -> str:
     bottom, used = prompt_block(svg, prompt, 62)
     sketch_bottom = sketch(svg, 66)
     bottom = legend(svg, used, max(bottom, sketch_bottom) + 8)
-    svg.text(WIDTH - 20, bottom + 8, "Diagram drawn for the AI notes (tools/make_prompt_figures.py); not a model output",
-             size=9.5, color=MUTED, anchor="end")
+    credit = "Diagram drawn for the AI notes (tools/make_prompt_figures.py); not a model output"
+    svg.text(WIDTH - 20, bottom + 8, credit, size=9.5, color=MUTED, anchor="end")
     svg.height = bottom + 20
     return svg.render(title, description)
 

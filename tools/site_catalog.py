@@ -27,6 +27,8 @@ from html import escape
 from typing import Any
 
 import check_notes  # tools/ is on sys.path while MkDocs loads the hooks
+from mkdocs.structure.files import File
+
 from mcp_server.knowledge.schema import (
     GENERATED_DATA_FILES,
     MODEL_OPTIONAL_KEYS,
@@ -36,7 +38,6 @@ from mcp_server.knowledge.schema import (
     WORKS_WITH_ANY,
     WORKS_WITH_FAMILIES,
 )
-from mkdocs.structure.files import File
 
 MODELS_PAGE = "catalog/models.md"
 CAPABILITIES_PAGE = "catalog/capabilities.md"
@@ -120,7 +121,9 @@ def parameter_count(text: Any) -> float:
 def sizes(model: dict) -> list[str]:
     """The family's published sizes, largest first: the column sorts a family by its largest model."""
     parameters = model.get("parameters")
-    return sorted((str(p) for p in parameters), key=parameter_count, reverse=True) if isinstance(parameters, list) else []
+    if not isinstance(parameters, list):
+        return []
+    return sorted((str(p) for p in parameters), key=parameter_count, reverse=True)
 
 
 def size_cell(model: dict, shown: int = 3) -> str:
@@ -443,7 +446,8 @@ def render_capabilities(state: dict) -> str:
         " does. Hover a heading for its meaning. Sizes, licences and sources are in the"
         " [model catalog](models.md).\n\n"
         "## Models by capability {#matrix}\n\n"
-        + filter_form("#matrix-table", model_filters(models, taxonomy, with_techniques=False), "models", "Model or maker")
+        + filter_form("#matrix-table", model_filters(models, taxonomy, with_techniques=False), "models",
+                      "Model or maker")
         + "\n\n"
         + tag("div", "\n" + matrix + "\n", class_="catalog-scroll")
         + "\n\n## Capabilities and the techniques behind them {#by-capability}\n\n"
@@ -555,7 +559,8 @@ def render_modifiers(state: dict) -> str:
             title = MODIFIER_TITLES.get(category, category.capitalize())
             table = tag("table", header_row(columns) + tag("tbody", "\n".join(rows)),
                         class_="catalog catalog-modifiers")
-            body += f"\n## {title} {{#{category}}}\n\n" + tag("div", "\n" + table + "\n", class_="catalog-scroll") + "\n"
+            box = tag("div", "\n" + table + "\n", class_="catalog-scroll")
+            body += f"\n## {title} {{#{category}}}\n\n{box}\n"
     generic = sum([str(c) for c in m.get("works_with") or []] == [WORKS_WITH_ANY] for m in modifiers)
     sourced = sum(bool(m.get("source")) for m in modifiers)
     works = Counter(c for m in modifiers for c in m.get("works_with") or [] if c != WORKS_WITH_ANY)

@@ -29,7 +29,7 @@ import site_catalog
 import site_llms
 from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File, Files
-from mkdocs.structure.nav import Navigation, Section
+from mkdocs.structure.nav import Navigation
 from mkdocs.structure.pages import Page
 
 log = logging.getLogger("mkdocs.hooks.site_hooks")
@@ -170,9 +170,10 @@ def add_page_header(markdown: str, updated: Any, today: date, note: str | None =
         return markdown
     day = updated_date.isoformat()
     stale = is_stale(updated_date, today)
+    hidden = "" if stale else " hidden"
     header = (
         f'<p class="notes-updated" data-updated="{day}" data-search-exclude>{escape(note or f"Updated {day}")}</p>\n\n'
-        f'<div class="admonition warning notes-stale" data-updated="{day}" data-search-exclude{"" if stale else " hidden"}>\n'
+        f'<div class="admonition warning notes-stale" data-updated="{day}" data-search-exclude{hidden}>\n'
         '<p class="admonition-title">Possibly stale</p>\n'
         f"<p>This page was last updated on {day}, more than 12 months before"
         f' <span class="notes-today">this site was built ({today.isoformat()})</span>. Figures, links and rankings'

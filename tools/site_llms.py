@@ -52,9 +52,10 @@ def public_base(site_url: str | None) -> str:
     parts = urlsplit(site_url)
     host = parts.hostname or ""
     try:
-        local = host == "localhost" or ipaddress.ip_address(host).is_loopback or ipaddress.ip_address(host).is_unspecified
+        address = ipaddress.ip_address(host)
+        local = address.is_loopback or address.is_unspecified
     except ValueError:
-        local = False
+        local = host == "localhost"
     path = parts.path if parts.path.endswith("/") else parts.path + "/"
     return path if local else site_url if site_url.endswith("/") else site_url + "/"
 
@@ -184,7 +185,8 @@ def sections(markdown: str):
             if title or body:
                 yield level, title, anchor, body
             found = ANCHOR.search(heading[2])
-            level, title, anchor, body = len(heading[1]), ATTR_LIST.sub("", heading[2]).strip(), found[1] if found else "", []
+            level, title, body = len(heading[1]), ATTR_LIST.sub("", heading[2]).strip(), []
+            anchor = found[1] if found else ""
         else:
             body.append(line)
     yield level, title, anchor, body
