@@ -97,7 +97,7 @@ def test_limit_and_tags_filter(notes):
     assert {"security.md", "text-search.md"} <= {h.path for h in either}
     assert all({"search-rag", "security"} & set(h.tags) for h in either)
     meta = notes.search("prompt injection", limit=20, tags=["meta"]).hits
-    assert {h.path for h in meta} <= {"index.md", "tags.md"}
+    assert {h.path for h in meta} <= {"index.md", "contributing.md", "tags.md"}
 
 
 @pytest.mark.parametrize(
