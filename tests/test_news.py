@@ -32,7 +32,7 @@ def render(rows=ROWS) -> str:
 def test_front_matter():
     text = render()
     meta = yaml.safe_load(text.split("---\n")[1])
-    newest = max(str(r["date"]) for r in ROWS if "date" in r)  # a generated page is as recent as its data, not its build
+    newest = max(str(r["date"]) for r in ROWS if "date" in r)  # a generated page: as recent as its data
     assert meta == {
         "title": "What's new",
         "description": meta["description"],
