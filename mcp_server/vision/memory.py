@@ -36,17 +36,23 @@ def weight_files(folder: Path) -> list[Path]:
 
 
 def parameter_count(files: list[Path], stored_dtype_bytes: int = 4) -> int:
-    """Elements in the weight files: exact from safetensors headers; a .bin file's size over its stored dtype."""
-    total = 0
-    for file in files:
-        if file.suffix != ".safetensors":
-            total += file.stat().st_size // stored_dtype_bytes
-            continue
+    """Elements in the weight files: exact from safetensors headers; otherwise (a .bin file, or a header that does
+    not parse, which loading then reports) the file's size over its stored dtype."""
+    return sum(_safetensors_elements(file) or file.stat().st_size // stored_dtype_bytes for file in files)
+
+
+def _safetensors_elements(file: Path) -> int | None:
+    if file.suffix != ".safetensors":
+        return None
+    try:
         with file.open("rb") as handle:
             (length,) = struct.unpack("<Q", handle.read(8))
+            if length > file.stat().st_size:
+                return None
             header = json.loads(handle.read(length))
-        total += sum(math.prod(entry["shape"]) for key, entry in header.items() if key != "__metadata__")
-    return total
+        return sum(math.prod(entry["shape"]) for key, entry in header.items() if key != "__metadata__")
+    except (OSError, ValueError, struct.error, TypeError, KeyError, AttributeError):
+        return None
 
 
 def needed_bytes(parameters: int, dtype: torch.dtype) -> int:
