@@ -142,6 +142,11 @@ class BlipBackend:
             start += len(group)
         return out
 
+    def embed_images(self, features: torch.Tensor) -> list[torch.Tensor]:
+        """ITC image embeddings, one per row: the projected [CLS] feature, normalised, as
+        ``BlipForImageTextRetrieval(use_itm_head=False)`` computes them (matching checkpoints only)."""
+        return list(normalize(self.model.vision_proj(features[:, 0, :]).float(), dim=-1).cpu())
+
     def decode(self, ids: torch.Tensor, prompt: str | None = None) -> list[str]:
         return [t.strip() for t in self.tokenizer.batch_decode(ids, skip_special_tokens=True)]
 

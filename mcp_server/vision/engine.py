@@ -37,7 +37,7 @@ GRADIENT_TASKS = frozenset({"explain_match", "explain_caption"})  # their payloa
 
 @dataclass(eq=False)
 class Request:
-    task: str  # "caption", "vqa", "match", "explain_match" or "explain_caption"
+    task: str  # "caption", "vqa", "match", "embed_image", "explain_match" or "explain_caption"
     options: Hashable  # CaptionOptions, AnswerOptions or the match method: equal options batch together
     digest: str
     pixels: torch.Tensor | None = None  # None when the features were cached at submit time
@@ -237,6 +237,8 @@ class Engine:
             return [ids[i : i + 1].cpu() for i in range(len(batch))]
         if first.task == "match":
             return self.backend.match(features, [r.payload for r in batch], first.options)
+        if first.task == "embed_image":  # a dataset job's ITC embeddings; options: "itc"
+            return self.backend.embed_images(features)
         if first.task == "explain_match":
             return self.backend.explain_match(features, [r.payload for r in batch], first.options)
         if first.task == "explain_caption":

@@ -108,8 +108,11 @@ def family_of(config: dict) -> str | None:
     return FAMILIES.get(str(config.get("model_type")))
 
 
-def load_model(name: str, spec: ModelSpec, device: str, dtype: torch.dtype) -> VisionBackend:
-    """Load a checkpoint once; any failure becomes one line naming the model and the fix."""
+def checkpoint_config(name: str, spec: ModelSpec):
+    """The checkpoint's ``PretrainedConfig``, without its weights (fetched once if online); one line when missing.
+
+    What ``load_model`` reads first; a job that loads its models elsewhere (on Ray actors) checks them with it.
+    """
     from transformers import AutoConfig
 
     quiet_libraries()
@@ -118,9 +121,14 @@ def load_model(name: str, spec: ModelSpec, device: str, dtype: torch.dtype) -> V
             f"model {name!r} ({spec.source}) is not on this machine and the Hugging Face hub ({hub.host()}) cannot "
             f"be reached: {fetch_hint(spec)}")
     try:
-        config = AutoConfig.from_pretrained(spec.source)
+        return AutoConfig.from_pretrained(spec.source)
     except (OSError, ValueError) as exc:
         raise ModelUnavailableError(f"model {name!r} ({spec.source}) is not available: {fetch_hint(spec)}") from exc
+
+
+def load_model(name: str, spec: ModelSpec, device: str, dtype: torch.dtype) -> VisionBackend:
+    """Load a checkpoint once; any failure becomes one line naming the model and the fix."""
+    config = checkpoint_config(name, spec)
     family = FAMILIES.get(config.model_type)
     if family is None:
         raise ModelUnavailableError(
