@@ -133,7 +133,7 @@ def _table(path: Path, kind: str, image_column: str | None) -> list[Item]:
     rows, columns = _parquet(path, image_column) if kind == "parquet" else _jsonl(path)
     column = image_column or next((c for c in IMAGE_COLUMNS if c in columns), None)
     if column is None or column not in columns:
-        wanted = f"column {image_column!r}" if image_column else f"an image column ({', '.join(IMAGE_COLUMNS)})"
+        wanted = f"column {image_column!r}" if image_column else f"image column (none of {', '.join(IMAGE_COLUMNS)})"
         raise BadInputError(f"source {path.name!r} has no {wanted}; its columns are {', '.join(columns)[:200]}; "
                             "name the right one with --image-column")
     base = path.resolve().parent
