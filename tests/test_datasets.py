@@ -256,6 +256,39 @@ def test_a_second_job_on_the_same_out_is_refused(tiny_config, dataset, tmp_path)
     assert "another caption-dataset job is writing there" in run.stderr and run.stderr.count("\n") == 1
 
 
+def test_progress_shows_images_per_second_and_eta_on_a_terminal_and_every_few_seconds_in_a_log(monkeypatch):
+    import io
+
+    from mcp_server.datasets import progress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    clock = iter([100.0, 102.0, 104.0, 110.0])
+    monkeypatch.setattr(progress.time, "monotonic", lambda: next(clock))
+    screen = Terminal()
+    bar = progress.Progress(10, screen)
+    bar.update(done=4)  # 2 s in: 2 images/s, 6 left -> 3 s
+    bar.update(skipped=2, failed=1)  # 4 s in: 5 worked, 1.25 images/s, 3 left -> 2 s
+    bar.close()
+    frames = screen.getvalue().split("\r\x1b[K")[1:]
+    assert frames[0] == "[#########...............] 4/10 images (40%) | 2.00 images/s | ETA 3s | 0 skipped, 0 failed"
+    assert frames[1] == ("[################........] 7/10 images (70%) | 1.25 images/s | ETA 2s | 2 skipped, "
+                         "1 failed")
+    assert frames[2].startswith("[################........] 7/10") and frames[2].endswith("failed\n")
+
+    clock = iter([0.0, 1.0, 12.0, 13.0])
+    log = io.StringIO()
+    lines = progress.Progress(100, log)
+    lines.update(done=1)  # 1 s in: not yet
+    lines.update(done=1)  # 12 s in: a line
+    lines.close()
+    assert log.getvalue().splitlines() == [
+        "[........................] 2/100 images (2%) | 0.17 images/s | ETA 9m48s | 0 skipped, 0 failed",
+        "[........................] 2/100 images (2%) | 0.15 images/s | ETA 10m37s | 0 skipped, 0 failed"]
+
+
 # --------------------------------------------------------------------------- stopping before any work
 
 

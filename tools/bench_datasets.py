@@ -3,16 +3,17 @@
     python tools/bench_datasets.py [--images N] [--rounds R] [--tokens T] [--no-ray] [--json] [--models DIR]
 
 With blip-base-sized random-weight checkpoints (``make_tiny_models.py --size base``), every caption greedy
-with exactly T new tokens:
-  a) direct: one ``generate`` per image, fp32, sequential, in a process of its own (tools/bench.py's);
+with exactly T new tokens, R rounds, each on new images (nothing is served from a cache), medians reported:
+  a) direct: one ``generate`` per image, fp32, sequential, in a process of its own (tools/bench.py's), a few
+     images after each round, so a noisy machine's drift hits every way alike;
   b) the server through an MCP client (in memory), 8 callers at once over N images;
-  c) the local job (``caption_dataset``) over a folder of N other images: its steady images/s (from the
-     models loaded to the last part written, the summary's figure) and its wall time with loading;
-  b and c alternate for R rounds, each on new images (nothing is served from a cache), medians reported;
-     the direct way runs a few images after each round, so a noisy machine's drift hits all three alike;
-  d) the Ray job on a local Ray instance with 2 CPUs (``ray.init(num_cpus=2)``): N and then 2N new images
-     (and again with one 2-CPU actor); the steady rate is N / (T(2N) - T(N)) and the fixed overhead (Ray's
-     start, the actors' start and their model loading, the pipeline's fill and drain) is T(N) - N / rate.
+  c) the local job (``caption_dataset``) over a folder of N images;
+  d) the Ray job over N images on a local Ray instance with 2 CPUs (``ray.init(num_cpus=2)``, started once),
+     with the default pool (two 1-CPU actors) and with one 2-CPU actor.
+For the jobs, "steady" is the rate after each engine's first batch, read from the rows' ``time`` column (a batch's
+rows are made together): the pipeline at work, models loaded; "wall" is N over the whole call; the overhead is
+the wall time minus N / steady (loading the models, and on Ray starting the actors, shipping the work and the
+rows, and the fill and drain of the pipeline).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -47,8 +49,10 @@ async def server_round(client, images: list[str], tokens: int, concurrency: int 
     return len(images) / (time.perf_counter() - start)
 
 
-def job(settings, folder: Path, out: Path, tokens: int, *, ray: tuple[int, float] | None = None):
-    """caption_dataset over ``folder``: (its summary, wall seconds)."""
+def job(settings, folder: Path, out: Path, tokens: int, *, ray: tuple[int, float] | None = None) -> dict:
+    """caption_dataset over ``folder``: its steady and wall images/s, and its overhead in seconds."""
+    import pyarrow.dataset
+
     from mcp_server.datasets.job import caption_dataset
     from mcp_server.datasets.options import DatasetJob, RayOptions
     from mcp_server.datasets.tasks import task_specs
@@ -59,11 +63,29 @@ def job(settings, folder: Path, out: Path, tokens: int, *, ray: tuple[int, float
     options = RayOptions(actors=ray[0], cpus_per_actor=ray[1]) if ray else None
     request = DatasetJob(str(folder), str(out), specs, ray=options)
     start = time.perf_counter()
-    with open("/dev/null", "w") as quiet:
+    with open(os.devnull, "w") as quiet:
         summary = caption_dataset(settings, request, stream=quiet)
+    wall = time.perf_counter() - start
     if summary.done != summary.images:
         raise RuntimeError(f"the job did {summary.done} of {summary.images} images: {summary.failures[:1]}")
-    return summary, time.perf_counter() - start
+    times = sorted(t.timestamp() for t in pyarrow.dataset.dataset(out).to_table(columns=["time"])["time"].to_pylist())
+    steady = steady_rate(times, ray[0] if ray else 1)
+    return {"steady": steady, "wall": summary.images / wall, "overhead_s": wall - summary.images / steady}
+
+
+def steady_rate(times: list[float], engines: int, gap_s: float = 0.1) -> float:
+    """Images per second after each engine's first batch: a batch's rows are made together (a cluster of row
+    times), so the first ``engines`` clusters are the pipeline filling, and the rest is its steady work."""
+    clusters = [[times[0]]]
+    for t in times[1:]:
+        if t - clusters[-1][-1] < gap_s:
+            clusters[-1].append(t)
+        else:
+            clusters.append([t])
+    filled = sum(len(c) for c in clusters[:engines])
+    if len(clusters) <= engines:
+        raise RuntimeError("too few batches to tell the steady rate; pass more --images")
+    return (len(times) - filled) / (times[-1] - clusters[engines - 1][-1])
 
 
 def folder_of(root: Path, name: str, count: int, seed: int) -> Path:
@@ -75,12 +97,15 @@ def folder_of(root: Path, name: str, count: int, seed: int) -> Path:
     return folder
 
 
-async def local_rounds(settings, root: Path, direct, args) -> dict:
+RAY_POOLS = {"ray, 2 actors x 1 CPU": (2, 1.0), "ray, 1 actor x 2 CPUs": (1, 2.0)}
+
+
+async def rounds(settings, root: Path, direct, args) -> dict:
     from mcp import Client
 
     from mcp_server.server import create_server
 
-    out: dict = {"server": [], "job": [], "job_wall": [], "job_load_s": [], "direct": []}
+    out: dict = {"direct": [], "server": [], "local": [], **{pool: [] for pool in RAY_POOLS if not args.no_ray}}
     warm = folder_of(root, "warm", 8, 500)
     async with Client(create_server(settings)) as client:
         await server_round(client, [str(p) for p in sorted(warm.iterdir())][:4], args.tokens)  # loads the model
@@ -89,35 +114,12 @@ async def local_rounds(settings, root: Path, direct, args) -> dict:
         for r in range(args.rounds):
             images = [str(p) for p in sorted(folder_of(root, f"server{r}", args.images, 600 + r).iterdir())]
             out["server"].append(await server_round(client, images, args.tokens))
-            folder = folder_of(root, f"job{r}", args.images, 700 + r)
-            summary, wall = await asyncio.to_thread(job, settings, folder, root / f"out-job{r}", args.tokens)
-            out["job"].append(summary.images_per_s)
-            out["job_wall"].append(args.images / wall)
-            out["job_load_s"].append(wall - summary.done / summary.images_per_s)
+            for n, (mode, pool) in enumerate([("local", None), *((k, v) for k, v in RAY_POOLS.items() if k in out)]):
+                folder = folder_of(root, f"job{r}-{n}", args.images, 700 + 10 * r + n)
+                out[mode].append(await asyncio.to_thread(job, settings, folder, root / f"out{r}-{n}", args.tokens,
+                                                         ray=pool))
             for path in sorted(folder_of(root, f"direct{r}", args.direct, 800 + r).iterdir()):
                 out["direct"].append(await asyncio.to_thread(direct.caption, str(path)))
-    return out
-
-
-def ray_runs(settings, root: Path, args) -> dict:
-    import ray
-
-    ray.init(num_cpus=2, object_store_memory=512 * 1024**2, logging_level="WARNING")
-    from ray.data import DataContext
-
-    DataContext.get_current().enable_progress_bars = False
-    out: dict = {}
-    try:
-        for label, actors, cpus in (("2 actors x 1 CPU", 2, 1.0), ("1 actor x 2 CPUs", 1, 2.0)):
-            small = folder_of(root, f"ray-{actors}-n", args.images, 900 + actors)
-            large = folder_of(root, f"ray-{actors}-2n", 2 * args.images, 950 + actors)
-            _, t_n = job(settings, small, root / f"out-ray-{actors}-n", args.tokens, ray=(actors, cpus))
-            _, t_2n = job(settings, large, root / f"out-ray-{actors}-2n", args.tokens, ray=(actors, cpus))
-            rate = args.images / (t_2n - t_n) if t_2n > t_n else float("nan")
-            out[label] = {"wall_n_s": t_n, "wall_2n_s": t_2n, "steady_images_per_s": rate,
-                          "overhead_s": t_n - args.images / rate, "wall_images_per_s": 2 * args.images / t_2n}
-    finally:
-        ray.shutdown()
     return out
 
 
@@ -145,52 +147,55 @@ def main(argv: list[str] | None = None) -> int:
     config = make(args.models, "base")
     settings = load_settings(config, environ={"AI_NOTES_MCP_DEVICE": "cpu"})
     dtype = str(resolve_dtype(settings.dtype, "cpu")).removeprefix("torch.")
+    ray_start = None
+    if not args.no_ray:
+        import ray
+
+        started = time.perf_counter()
+        ray.init(num_cpus=2, object_store_memory=512 * 1024**2, logging_level="WARNING")
+        from ray.data import DataContext
+
+        DataContext.get_current().enable_progress_bars = False
+        ray_start = time.perf_counter() - started
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
         direct = DirectProcess(settings.models["blip-base"].source, settings.models["blip-vqa"].source, "cpu",
                                args.tokens)
         try:
-            local = asyncio.run(local_rounds(settings, root, direct, args))
+            runs = asyncio.run(rounds(settings, Path(tmp), direct, args))
         finally:
             direct.close()
-        on_ray = None if args.no_ray else ray_runs(settings, root, args)
+            if ray_start is not None:
+                ray.shutdown()
 
-    direct_rate = 1 / statistics.median(local["direct"])
+    direct_rate = 1 / statistics.median(runs["direct"])
+    server = statistics.median(runs["server"])
+    jobs = {mode: {key: statistics.median(r[key] for r in runs[mode]) for key in ("steady", "wall", "overhead_s")}
+            for mode in runs if mode not in ("direct", "server")}
     report = {
         "machine": {"torch": torch.__version__, "threads": torch.get_num_threads(), "dtype": dtype},
-        "direct_images_per_s": direct_rate,
-        "server_c8_images_per_s": statistics.median(local["server"]),
-        "job_images_per_s": statistics.median(local["job"]),
-        "job_wall_images_per_s": statistics.median(local["job_wall"]),
-        "job_load_s": statistics.median(local["job_load_s"]),
-        "rounds": {k: local[k] for k in ("server", "job", "job_wall")},
-        "ray": on_ray,
+        "images_per_round": args.images, "direct_images_per_s": direct_rate, "server_c8_images_per_s": server,
+        "jobs": jobs, "ray_init_s": ray_start, "rounds": runs,
     }
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
-    server = report["server_c8_images_per_s"]
-    print(f"torch {report['machine']['torch']} ({report['machine']['threads']} threads), server and job dtype {dtype}; "
+    print(f"torch {torch.__version__} ({torch.get_num_threads()} threads), server and jobs in {dtype}; "
           f"{args.tokens}-token greedy captions, blip-base architecture, random weights; {args.images} images a "
           f"round, {args.rounds} rounds, medians\n")
-    print("| run | images/s | x direct | x server c8 |")
-    print("|---|---:|---:|---:|")
-    rows = [("direct generate, fp32, sequential", direct_rate),
-            ("server, MCP client, concurrency 8", server),
-            ("caption-dataset, local, steady", report["job_images_per_s"]),
-            (f"caption-dataset, local, wall with model load ({report['job_load_s']:.1f} s)",
-             report["job_wall_images_per_s"])]
-    for label, result in (on_ray or {}).items():
-        rows.append((f"caption-dataset --ray, {label}, steady", result["steady_images_per_s"]))
-        rows.append((f"caption-dataset --ray, {label}, wall for {2 * args.images} images",
-                     result["wall_images_per_s"]))
-    for label, rate in rows:
-        print(f"| {label} | {rate:.2f} | {rate / direct_rate:.2f} | {rate / server:.2f} |")
-    print("\nper round, images/s: server " + ", ".join(f"{r:.2f}" for r in local["server"])
-          + "; job " + ", ".join(f"{r:.2f}" for r in local["job"]))
-    for label, result in (on_ray or {}).items():
-        print(f"ray {label}: {args.images} images in {result['wall_n_s']:.1f} s, {2 * args.images} in "
-              f"{result['wall_2n_s']:.1f} s; fixed overhead {result['overhead_s']:.1f} s")
+    print("| run | images/s | x direct | x server c8 | overhead s |")
+    print("|---|---:|---:|---:|---:|")
+    rows = [("direct generate, fp32, sequential", direct_rate, None),
+            ("server, MCP client, concurrency 8", server, None)]
+    for mode, result in jobs.items():
+        rows.append((f"caption-dataset, {mode}, steady", result["steady"], None))
+        rows.append((f"caption-dataset, {mode}, wall", result["wall"], result["overhead_s"]))
+    for label, rate, overhead in rows:
+        extra = f"{overhead:.1f}" if overhead is not None else ""
+        print(f"| {label} | {rate:.2f} | {rate / direct_rate:.2f} | {rate / server:.2f} | {extra} |")
+    print("\nper round, images/s: server " + ", ".join(f"{r:.2f}" for r in runs["server"]) + "; " + "; ".join(
+        f"{mode} " + ", ".join(f"{r['steady']:.2f}" for r in runs[mode]) for mode in jobs))
+    if ray_start is not None:
+        print(f"ray.init(num_cpus=2): {ray_start:.1f} s, once")
     return 0
 
 

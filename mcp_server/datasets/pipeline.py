@@ -119,7 +119,10 @@ class Captioner:
                 window.acquire()
                 if stop.is_set():
                     return
-                pool.submit(start, item)
+                try:
+                    pool.submit(start, item)
+                except RuntimeError:  # the pool was shut down between the check and here: the run is over
+                    return
 
         pool = ThreadPoolExecutor(self.readers, thread_name_prefix="dataset-reader")
         feeder = threading.Thread(target=feed, args=(pool,), name="dataset-feeder", daemon=True)

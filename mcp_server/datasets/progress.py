@@ -10,6 +10,8 @@ import sys
 import time
 from typing import TextIO
 
+BAR = 24  # characters
+
 
 def duration(seconds: float) -> str:
     seconds = int(round(seconds))
@@ -45,8 +47,9 @@ class Progress:
         worked = self.done + self.failed
         rate = worked / elapsed if elapsed > 0 else 0.0
         eta = duration((self.total - seen) / rate) if rate > 0 else "?"
-        pct = 100 * seen / self.total if self.total else 100
-        return (f"{seen}/{self.total} images ({pct:.0f}%) | {rate:.2f} images/s | ETA {eta} | "
+        share = seen / self.total if self.total else 1.0
+        bar = "#" * int(BAR * share) + "." * (BAR - int(BAR * share))
+        return (f"[{bar}] {seen}/{self.total} images ({100 * share:.0f}%) | {rate:.2f} images/s | ETA {eta} | "
                 f"{self.skipped} skipped, {self.failed} failed")
 
     def _show(self, now: float) -> None:
