@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+import pyarrow.parquet as pq  # the [dev] extra has it
 import pytest
 import torch
 import transformers
@@ -27,8 +28,6 @@ from test_cli import _png_claiming, cli
 from mcp_server.datasets.tasks import split_tasks, task_specs
 from mcp_server.errors import BadInputError
 from mcp_server.vision.options import AnswerOptions, CaptionOptions
-
-pq = pytest.importorskip("pyarrow.parquet")
 
 QUESTION = "what is it, and where?"  # a comma inside a question
 GREEDY = ["--beams", "1", "--max-new-tokens", "8", "--vqa-beams", "1", "--vqa-max-new-tokens", "5"]
@@ -411,6 +410,14 @@ def test_the_ray_job_writes_the_local_jobs_rows(ray_instance, tiny_config, datas
         next((tmp_path / "local").glob("*.parquet")))
     again = _run(str(dataset), "--out", str(tmp_path / "ray"), *ALL_TASKS, *GREEDY, "--ray", config=tiny_config)
     assert (again["skipped"], again["rows_written"]) == (7, 0)
+
+
+def test_pyarrow_missing_is_one_line_saying_how_to_install_it(tiny_config, dataset, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    run = cli("caption-dataset", str(dataset), "--out", str(tmp_path / "o"), config=tiny_config)
+    assert run.returncode == 2 and not (tmp_path / "o").exists()
+    assert run.stderr == ("ai-notes-mcp: caption-dataset writes Parquet with pyarrow, which is not installed: "
+                          "pip install 'ai-notes-mcp[datasets]' (in a checkout: pip install -e '.[datasets]')\n")
 
 
 def test_ray_missing_is_one_line_saying_how_to_install_it(tiny_config, dataset, tmp_path, monkeypatch):

@@ -22,10 +22,16 @@ from .sources import Source, read_source
 from .tasks import check_models
 
 RAY_INSTALL = "pip install 'ai-notes-mcp[ray]' (in a checkout: pip install -e '.[ray]')"
+PYARROW_INSTALL = "pip install 'ai-notes-mcp[datasets]' (in a checkout: pip install -e '.[datasets]')"
 
 
 def caption_dataset(settings: Settings, request: DatasetJob, *, stream: TextIO | None = None) -> DatasetSummary:
     """Run the job to the end and summarise it; a bad OUT, SRC or model stops it in one line, before any work."""
+    try:
+        import pyarrow.parquet  # noqa: F401 - the output's format: checked before anything else
+    except ImportError as exc:
+        raise ServerError(f"caption-dataset writes Parquet with pyarrow, which is not installed: {PYARROW_INSTALL}"
+                          ) from exc
     if request.sidecars.sidecars and not any(spec.kind == "caption" for spec in request.specs):
         raise BadInputError("--sidecars writes captions beside the images; add caption to --tasks")
     output = Output(request.out)

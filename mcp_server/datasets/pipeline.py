@@ -95,7 +95,7 @@ class Captioner:
         def start(item: Item) -> None:  # in a reader thread
             try:
                 prepared = self._prepare(item, done)
-            except BaseException as exc:  # noqa: BLE001 - a bug must end the job in the caller, not hang it
+            except BaseException as exc:  # noqa: BLE001 - a bug here is this image's failure (a rerun retries it), never a hang
                 finished.put(Outcome(item, error=f"internal error: {type(exc).__name__}: {exc}", retry=True))
                 return
             if isinstance(prepared, Outcome) or not prepared.futures:
