@@ -376,6 +376,19 @@ def test_tasks_parse_with_commas_in_questions_and_refuse_mistakes(settings):
             task_specs(words, settings, **options, embed_model="blip-base")
 
 
+def test_the_jobs_flags_are_the_tools_options_with_their_bounds(tiny_config, dataset, tmp_path):
+    from test_layout import _flag_help
+
+    data, caption, ask = _flag_help(["caption-dataset"]), _flag_help(["caption"]), _flag_help(["ask"])
+    for flag in ("--prompt", "--num-captions", "--max-new-tokens", "--beams", "--sample", "--repetition-penalty"):
+        assert data[flag] == caption[flag]
+    assert (data["--vqa-beams"], data["--vqa-max-new-tokens"]) == (ask["--beams"], ask["--max-new-tokens"])
+    assert "(1 to 256)" in data["--batch-size"] and "default 256" in data["--part-rows"]
+    run = cli("caption-dataset", str(dataset), "--out", str(tmp_path / "o"), "--vqa-beams", "99", config=tiny_config)
+    assert (run.returncode, run.stderr) == (
+        2, "ai-notes-mcp: bad argument --vqa-beams: Input should be less than or equal to 8 (got 99)\n")
+
+
 # --------------------------------------------------------------------------- Ray
 
 
