@@ -35,6 +35,9 @@ class Blip2Backend:
 
     family = "blip-2"
     tasks = frozenset({"caption", "vqa"})
+    # The engine caches the Q-Former's projected queries, unless an adapter changes the Q-Former (see adapters.py):
+    # then it caches the image encoder's output and the Q-Former runs with each request, through its adapter.
+    queries_per_request = False
 
     def __init__(self, model, processor) -> None:
         self.model = model
@@ -58,9 +61,21 @@ class Blip2Backend:
 
     def encode(self, pixel_values: torch.Tensor) -> torch.Tensor:
         pixel_values = pixel_values.to(self.device, self.dtype)
+        if self.queries_per_request:
+            return self.model.vision_model(pixel_values=pixel_values).last_hidden_state
         return self.model.get_image_features(pixel_values=pixel_values).pooler_output
 
+    def queries(self, image_embeds: torch.Tensor) -> torch.Tensor:
+        """The Q-Former's projected queries from the image encoder's output: the rest of ``get_image_features``."""
+        mask = torch.ones(image_embeds.shape[:-1], dtype=torch.long, device=image_embeds.device)
+        query_tokens = self.model.query_tokens.expand(image_embeds.shape[0], -1, -1)
+        query_output = self.model.qformer(query_embeds=query_tokens, encoder_hidden_states=image_embeds,
+                                          encoder_attention_mask=mask, return_dict=True)[0]
+        return self.model.language_projection(query_output.to(image_embeds.dtype))  # as the library: Q-Former in fp32
+
     def _generate(self, features: torch.Tensor, prompts: list[str] | None, **kwargs) -> torch.Tensor:
+        if self.queries_per_request:
+            features = self.queries(features)
         batch, num_query = features.shape[0], self.config.num_query_tokens
         image_ids = torch.full((batch, num_query), self.config.image_token_id, dtype=torch.long)
         if prompts is None and not self.encoder_decoder:
