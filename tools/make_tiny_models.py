@@ -125,6 +125,20 @@ def make_images_matter(model) -> None:
                 param.mul_(10.0)
 
 
+def make_words_learnable(model) -> None:
+    """Scale up the word embeddings that the output layer shares (BLIP's text decoder, OPT): at the default init
+    (std 0.02) a tiny model's logits stay within a fraction of a unit whatever its hidden state, so no adapter, and
+    not even full fine-tuning of its linear layers, can make it write a chosen caption (real checkpoints can)."""
+    import torch
+
+    decoder = getattr(model, "text_decoder", None)
+    embeddings = (decoder.get_input_embeddings() if decoder is not None else
+                  model.language_model.get_input_embeddings() if hasattr(model, "language_model") else None)
+    if embeddings is not None and embeddings.weight.std() < 0.1:
+        with torch.no_grad():
+            embeddings.weight.mul_(15.0)
+
+
 def save_blip(folder: Path, model_class: str, size: str) -> None:
     import torch
     import transformers
@@ -136,6 +150,8 @@ def save_blip(folder: Path, model_class: str, size: str) -> None:
     torch.manual_seed(0)
     model = getattr(transformers, model_class)(config).eval()
     make_images_matter(model)
+    if size == "tiny":
+        make_words_learnable(model)
     model.save_pretrained(folder)
     image_processor = BlipImageProcessor(size={"height": image_size, "width": image_size})
     BlipProcessor(image_processor=image_processor, tokenizer=tokenizer).save_pretrained(folder)
@@ -173,6 +189,7 @@ def save_blip2(folder: Path, language_model: str = "opt") -> None:
     torch.manual_seed(0)
     model = Blip2ForConditionalGeneration(config).eval()
     make_images_matter(model)
+    make_words_learnable(model)
     if language_model == "mt0":  # the same for the encoder-decoder: its decoder must listen to the image's queries
         with torch.no_grad():
             for name, param in model.named_parameters():
@@ -233,6 +250,9 @@ CHECKPOINTS = {  # folder -> (how to build it, the model entry of config.yaml)
 }
 
 
+REVISION = 2  # bumped when the checkpoints change, so that folders written before are rebuilt
+
+
 def make(out_dir: Path, size: str = "tiny") -> Path:
     """Write every checkpoint (skipping those already complete) and OUT_DIR/config.yaml; return its path."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -240,12 +260,12 @@ def make(out_dir: Path, size: str = "tiny") -> Path:
     for folder, (model_class, entry) in CHECKPOINTS.items():
         path = out_dir / folder
         stamp = path / ".complete"
-        if not (stamp.exists() and stamp.read_text() == size):
+        if not (stamp.exists() and stamp.read_text() == f"{size} {REVISION}"):
             if model_class.startswith("Blip2"):
                 save_blip2(path, folder.removeprefix("blip2-"))
             else:
                 save_blip(path, model_class, size)
-            stamp.write_text(size)
+            stamp.write_text(f"{size} {REVISION}")
         models[entry["name"]] = {"source": f"./{folder}", "tasks": entry["tasks"]}
     config = {
         "models": models,

@@ -32,8 +32,8 @@ def base_fingerprint(model: torch.nn.Module) -> str:
 
     def strip(value: Any) -> Any:
         if isinstance(value, dict):
-            return {k: strip(v) for k, v in value.items()
-                    if not k.startswith("_") and k not in {"dtype", "torch_dtype", "transformers_version"}}
+            return {str(k): strip(v) for k, v in value.items()
+                    if not str(k).startswith("_") and k not in {"dtype", "torch_dtype", "transformers_version"}}
         return value
 
     config = {"architecture": type(model).__name__, **strip(model.config.to_dict())}
