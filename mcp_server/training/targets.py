@@ -38,7 +38,7 @@ def target_modules(model, family: str, task: str, which: str, qformer: bool = Fa
     """PEFT ``target_modules``: one pattern naming the adapted layers (matched against full module names)."""
     table = ATTENTION if which == "attention" else ALL_LINEAR
     if family == "blip":
-        parts = [rf"{'|'.join(text_side(family, task))}\..*\.({'|'.join(table['bert'])})"]
+        parts = [rf"({'|'.join(text_side(family, task))})\..*\.({'|'.join(table['bert'])})"]
     else:
         lm_type = model.config.text_config.model_type
         names = table.get(TEXT_FAMILIES.get(lm_type, ""))

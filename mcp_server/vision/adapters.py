@@ -136,7 +136,7 @@ def _misfit(model, weights: dict[str, torch.Tensor]) -> str | None:
         if ".lora_" not in key:  # other trained modules (modules_to_save) are PEFT's to check
             continue
         path, _, part = key.removeprefix("base_model.model.").rpartition(".lora_")
-        layer = modules.get(path)
+        layer = getattr(modules.get(path), "base_layer", modules.get(path))  # a layer an adapter already wraps
         if not isinstance(layer, torch.nn.Linear):
             return f"it adapts {path!r}, which this model has no linear layer named"
         expected = layer.in_features if part.startswith("A") else layer.out_features
