@@ -83,8 +83,8 @@ def trained(tmp_path_factory, tiny_dir, tiny_config):
     _images(root / "others", OTHER_CAPTIONS)
     _images(root / "german", GERMAN)
     _images(root / "spanish", SPANISH)
-    rows = [{"image": str(images[c]), "question": q, "answer": a} for c in COLOURS for q, a in zip(QUESTIONS,
-                                                                                                   ANSWERS[c])]
+    rows = [{"image": str(images[c]), "question": q, "answer": a}
+            for c in COLOURS for q, a in zip(QUESTIONS, ANSWERS[c], strict=True)]
     (root / "qa.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     results = {
         "shapes": _train(tiny_config, root / "shapes", root / "out-shapes", "--model", "blip-base", *MEMORISE),

@@ -25,6 +25,7 @@ from .options import MIN_EXAMPLES
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 MAX_UNKNOWN_SHARE = 0.01  # above this share of [UNK] tokens the adapter would learn to write [UNK]
 NOTES = "notes/small-models.md#lora-data"
+LANGUAGES = "notes/small-models.md#lora-languages"
 
 
 @dataclass(frozen=True)
@@ -154,8 +155,8 @@ def check_spelling(examples: list[Example], tokenizer, model: str, advice: str) 
                                            if unknown in tokenizer(w, add_special_tokens=False)["input_ids"]))
     if total and misses / total > MAX_UNKNOWN_SHARE:
         shown = ", ".join(repr(w) for w in list(words)[:4])
-        raise BadInputError(f"{misses / total:.0%} of the tokens of the training texts are unknown to model {model!r}'s "
-                            f"tokenizer (e.g. {shown}): {advice} (see notes/small-models.md#lora-languages)")
+        raise BadInputError(f"{misses / total:.0%} of the tokens of the training texts are unknown to model "
+                            f"{model!r}'s tokenizer (e.g. {shown}): {advice} (see {LANGUAGES})")
 
 
 def split(examples: list[Example], share: float, seed: int) -> tuple[list[Example], list[Example]]:

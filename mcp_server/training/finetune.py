@@ -57,7 +57,8 @@ def finetune(settings: Settings, *, data: str, out: str, model: str | None = Non
     examples = data_.read_examples(data)
     task = _task(options.task, examples)
     if model in settings.adapters:
-        raise BadInputError(f"{model!r} is an adapter; train on its base model: --model {settings.adapters[model].base}")
+        raise BadInputError(f"{model!r} is an adapter; train on its base model, --model "
+                            f"{settings.adapters[model].base}")
     name = settings.model_for(task, model)
     out_dir = Path(out).expanduser()
     last = _last_checkpoint(out_dir)
