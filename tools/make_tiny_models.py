@@ -126,17 +126,23 @@ def make_images_matter(model) -> None:
 
 
 def make_words_learnable(model) -> None:
-    """Scale up the word embeddings that the output layer shares (BLIP's text decoder, OPT): at the default init
-    (std 0.02) a tiny model's logits stay within a fraction of a unit whatever its hidden state, so no adapter, and
-    not even full fine-tuning of its linear layers, can make it write a chosen caption (real checkpoints can)."""
+    """Scale up the layer norm in front of the output layer that shares the word embeddings (BLIP's text decoder,
+    OPT): at the default init (std 0.02) those embeddings keep a tiny model's logits within a fraction of a unit
+    whatever its hidden state, so no adapter, and not even full fine-tuning of its linear layers, could make it
+    write a chosen caption (a trained checkpoint can). Scaling the norm scales every logit alike: greedy outputs
+    stay the same, the inputs' embeddings are untouched."""
     import torch
 
     decoder = getattr(model, "text_decoder", None)
-    embeddings = (decoder.get_input_embeddings() if decoder is not None else
-                  model.language_model.get_input_embeddings() if hasattr(model, "language_model") else None)
-    if embeddings is not None and embeddings.weight.std() < 0.1:
-        with torch.no_grad():
-            embeddings.weight.mul_(15.0)
+    if decoder is not None:
+        norm = decoder.cls.predictions.transform.LayerNorm
+    elif getattr(model.config.text_config, "model_type", None) == "opt":
+        norm = model.language_model.model.decoder.final_layer_norm
+    else:
+        return
+    with torch.no_grad():
+        norm.weight.mul_(15.0)
+        norm.bias.mul_(15.0)
 
 
 def save_blip(folder: Path, model_class: str, size: str) -> None:

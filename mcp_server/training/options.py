@@ -29,9 +29,9 @@ class FinetuneOptions(BaseModel):
     seed: int = Field(0, ge=0, le=2**31 - 1, description=(
         "Seed of the split, the shuffling, the LoRA initialisation and dropout: the same seed, data and settings "
         "give the same adapter on the CPU."))
-    targets: Literal["attention", "all"] = Field("attention", description=(
-        "attention: LoRA on the text side's query and value projections; all: on every linear layer of the text "
-        "side (more capacity, several times the trainable parameters)."))
+    targets: Literal["all", "attention"] = Field("all", description=(
+        "all: LoRA on every linear layer of the text side (attention and feed-forward); attention: on its query "
+        "and value projections only (a few times fewer trainable parameters, less capacity)."))
     qformer: bool = Field(False, description=(
         "BLIP-2: also adapt the Q-Former's layers (it then runs per request when served, after the cached "
         "image encoder)."))

@@ -9,10 +9,11 @@ written out per family and task, as one regular expression over module names (PE
 - BLIP-2: the language model (``language_model.*``: OPT's ``q_proj``/``v_proj``, T5's ``q``/``v`` in self- and
   encoder-decoder attention), and with ``qformer`` also the Q-Former's attention (``qformer.*``).
 
-``attention`` adapts the query and value projections, the choice of the LoRA paper (Hu et al., 2021, section 7.1);
-``all`` every linear layer of those parts (projections, attention outputs, feed-forward), which QLoRA (Dettmers et
-al., 2023) found necessary to match full fine-tuning, at several times the trainable parameters.
-See notes/small-models.md#lora-targets.
+``all`` (the default) adapts every linear layer of those parts (projections, attention outputs, feed-forward): QLoRA
+(Dettmers et al., 2023) found LoRA on all of a transformer block's linear layers necessary to match full
+fine-tuning, and "LoRA Without Regret" (Schulman et al., 2025) that attention-only LoRA underperforms even at equal
+parameter counts. ``attention`` adapts the query and value projections only, the LoRA paper's choice for a fixed
+budget (Hu et al., 2021, section 7.1). See notes/small-models.md#lora-targets.
 """
 
 from __future__ import annotations
