@@ -22,6 +22,7 @@ from safetensors.torch import load_file
 from test_cli import cli
 
 from mcp_server.config import load_settings
+from mcp_server.errors import ModelUnavailableError
 from mcp_server.server import create_server
 from mcp_server.training import finetune as finetune_module
 from mcp_server.vision.options import AnswerOptions, CaptionOptions
@@ -181,6 +182,12 @@ def test_a_batch_mixing_two_adapters_and_the_base_equals_three_lone_calls_and_pe
                                 service.caption(images["blue"], GREEDY, "shapes")))
     assert [r.captions for r in mixed] == lone
     assert (engine.batches, engine.encoded_images) == (1, 2)  # one batch; each image encoded once for all rows
+
+    # Explanations run through the adapter too: its own caption is far more probable under it than under the base.
+    adapted, base = (asyncio.run(service.explain_caption(images["red"], CAPTIONS["red"], m)).result
+                     for m in ("shapes", "blip-base"))
+    assert [w.word for w in adapted.words] == CAPTIONS["red"].split() and adapted.model == "shapes"
+    assert all(a.probability > 10 * b.probability for a, b in zip(adapted.words, base.words, strict=True))
     service.close()
 
     # PEFT's own mixed batch on the library's model: the same captions.
@@ -390,11 +397,13 @@ def test_a_missing_corrupt_or_misplaced_adapter_is_one_line_and_the_others_keep_
     _, settings = _settings(trained["config"].parent, adapters, name="broken.yaml")
     service = VisionService(settings)
     assert {m.name: m.status for m in service.list_models().models}["gone"] == "missing"
+    with pytest.raises(ModelUnavailableError, match="cannot be read"):  # the whole call, once, as for a model
+        asyncio.run(service.caption_many([trained["images"]["red"]] * 2, GREEDY, "broken"))
     for name, message in [("gone", "is not an adapter folder (no adapter_config.json)"),
                           ("broken", "cannot be read"),
                           ("misplaced", "was trained on 'blip-vqa'"),
                           ("stranger", "was trained on 'blip2-opt'")]:
-        with pytest.raises(Exception) as caught:
+        with pytest.raises(ModelUnavailableError) as caught:
             asyncio.run(service.caption(trained["images"]["red"], GREEDY, name))
         assert message in str(caught.value) and "\n" not in str(caught.value), str(caught.value)
     assert asyncio.run(service.caption(trained["images"]["red"], GREEDY, "shapes")).captions == [CAPTIONS["red"]]

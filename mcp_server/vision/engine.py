@@ -182,8 +182,9 @@ class Engine:
             if batch[0].task not in GRADIENT_TASKS:
                 return self._text_side(batch, features)
         # Explanations take gradients through the text side: outside inference mode, from a plain copy of the
-        # (cached) vision features, which never need a gradient themselves.
-        return self._text_side(batch, features.clone())
+        # (cached) vision features. The copy is marked as needing a gradient so that the graph exists even when no
+        # weight of the model does (PEFT freezes every base weight when it loads an adapter).
+        return self._text_side(batch, features.clone().requires_grad_())
 
     def _join_late(self, batch: list[Request], features: torch.Tensor) -> torch.Tensor:
         """Let requests that queued while ``batch`` was encoded join it (in place) before its text side runs.

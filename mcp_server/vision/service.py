@@ -170,10 +170,8 @@ class VisionService:
 
         # The image first: a bad one is refused without loading (or even importing) a model.
         image = await asyncio.to_thread(load_image, ref, self.settings.images, local_paths=self.local_paths)
-        engine = await asyncio.to_thread(self.engine, name)
+        engine = await asyncio.to_thread(self._serving, name)
         adapter = name if name in self.settings.adapters else None
-        if adapter is not None:
-            engine.backend.adapters.check(adapter)  # one that could not be loaded says why; the others serve
 
         def prepare() -> Request:
             features = engine.cache.get(image.sha256)  # pinned: eviction before the batch runs cannot lose it
@@ -190,6 +188,14 @@ class VisionService:
                 f"the call took longer than request_timeout_s ({self.settings.request_timeout_s:g} s) and was stopped;"
                 " retry, or ask for fewer tokens or beams") from None
         return image, raw
+
+    def _serving(self, name: str) -> Engine:
+        """The engine that serves ``name``; for an adapter that could not be loaded, its own one line (the base model
+        and the other adapters serve as usual)."""
+        engine = self.engine(name)
+        if name in self.settings.adapters:
+            engine.backend.adapters.check(name)
+        return engine
 
     def _cite(self, name: str, task: str) -> list[Citation]:
         return self.citations(self.engine(name).backend.family, task)
@@ -213,7 +219,7 @@ class VisionService:
         options = options or CaptionOptions()
         name = self.settings.model_for("caption", model)
         start = time.perf_counter()
-        await asyncio.to_thread(self.engine, name)  # a missing model fails the whole call, once
+        await asyncio.to_thread(self._serving, name)  # a missing model (or adapter) fails the whole call, once
         done = 0
 
         async def one(ref: str) -> CaptionItem:
