@@ -75,6 +75,17 @@ async def _gather(*coros):
     return await asyncio.gather(*coros)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Tiny models gain nothing from a second thread, and on a shared machine a second OpenMP thread that waits for a
+    busy core makes each training step tens of times slower; results do not depend on it (both sides of every
+    comparison here run alike)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, tiny_dir, tiny_config):
     """Two caption adapters of blip-base (the same images, other captions), a VQA adapter of blip-vqa, a German one
@@ -245,7 +256,8 @@ def test_the_image_encoder_is_untouched_and_runs_only_to_encode_each_image_once(
         return backend
 
     monkeypatch.setattr(finetune_module, "_load", load_and_watch)
-    result = _train(tiny_config, trained["root"] / "shapes", tmp_path / "out", "--epochs", "3", "--batch-size", "1")
+    result = _train(tiny_config, trained["root"] / "shapes", tmp_path / "out", "--epochs", "3", "--batch-size", "1",
+                    "--rank", "2")  # a tiny model's layers are 32 wide: rank 8 would be a quarter of each
     vision = seen["backend"].model.vision_model.state_dict()
     assert vision.keys() == seen["before"].keys()
     assert all(torch.equal(vision[k], seen["before"][k]) for k in vision)  # bit-identical

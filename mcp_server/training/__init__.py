@@ -6,6 +6,7 @@ model, with its image encoder frozen and each image encoded once.
     targets.py     which layers get LoRA, per family and task
     objectives.py  each family's training loss from cached image features
     finetune.py    the run: encode once, train, validate, checkpoint, resume, write the adapter and its card
+    results.py     what the run returns (and ``--json`` prints)
 
 The adapter it writes is served by name (``vision/adapters.py``) once declared under ``adapters`` in the settings.
 """

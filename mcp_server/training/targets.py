@@ -18,6 +18,8 @@ budget (Hu et al., 2021, section 7.1). See notes/small-models.md#lora-targets.
 
 from __future__ import annotations
 
+from ..errors import BadInputError
+
 # Per family of text model: the leaf names of the attention's query/value projections, and of every linear layer.
 ATTENTION = {"bert": ("query", "value"), "opt": ("q_proj", "v_proj"), "t5": ("q", "v")}
 ALL_LINEAR = {
@@ -44,7 +46,8 @@ def target_modules(model, family: str, task: str, which: str, qformer: bool = Fa
         lm_type = model.config.text_config.model_type
         names = table.get(TEXT_FAMILIES.get(lm_type, ""))
         if names is None:
-            raise ValueError(f"no LoRA targets are defined for a {lm_type!r} language model")
+            raise BadInputError(f"finetune knows no LoRA targets for a {lm_type!r} language model; it adapts BLIP-2 "
+                                f"models whose language model is one of: {', '.join(TEXT_FAMILIES)}")
         parts = [rf"language_model\..*\.({'|'.join(names)})"]
         if qformer:
             parts.append(rf"qformer\..*\.({'|'.join(table['bert'])})")

@@ -10,6 +10,7 @@ serve as usual.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from pathlib import Path
@@ -78,8 +79,6 @@ class Adapters:
 
     def rows(self, names: list[str | None]):
         """The context in which request ``i`` runs through adapter ``names[i]`` (None: the base model)."""
-        import contextlib
-
         return self._rows.rows(names) if self._rows is not None else contextlib.nullcontext()
 
     # -- loading ---------------------------------------------------------------------------------------------
