@@ -5,6 +5,7 @@
     ai-notes-mcp caption IMAGE... [options]   ai-notes-mcp ask IMAGE QUESTION   ai-notes-mcp match IMAGE TEXT...
     ai-notes-mcp explain IMAGE TEXT           ai-notes-mcp explain-caption IMAGE [--caption C]
     ai-notes-mcp models                       ai-notes-mcp notes search QUERY   ai-notes-mcp notes read REF
+    ai-notes-mcp finetune --data DATA --out DIR [--model NAME] [--task caption|vqa] [--resume] [options]
     ai-notes-mcp caption-dataset SRC --out OUT [--tasks caption,vqa:QUESTION,embed] [--sidecars] [--ray [ADDRESS]]
 
 ``--json`` prints exactly what the matching tool returns as structured content. Option flags, their help and
@@ -20,6 +21,7 @@ import contextlib
 import json
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
@@ -29,7 +31,10 @@ from pydantic import BaseModel
 from .arguments import field_info, help_text, make_options
 from .datasets.options import JobOptions, RayOptions, SidecarOptions
 from .errors import AiNotesError, BadInputError
+from .image_index.options import DEFAULT_HITS, Hits, Match, MinScore, Threshold, WithCaptions
+from .image_prompt import PromptMode
 from .knowledge.options import DEFAULT_SEARCH_LIMIT, SearchLimit
+from .training.options import FinetuneOptions
 from .vision.options import AnswerOptions, CaptionOptions, ExplainText, MatchMethod, Method
 
 if TYPE_CHECKING:
@@ -124,6 +129,32 @@ def build_parser() -> argparse.ArgumentParser:
     explain_cap.add_argument("--out", metavar="PNG", help="write the contact sheet (one tile per word) to this file")
     explain_cap.add_argument("--model", help="configured BLIP captioning model (see `models`)")
 
+    index = sub.add_parser("index", parents=[common, output],
+                           help="index a folder of images for search (no folder: show what the index holds)")
+    index.add_argument("folder", nargs="?", metavar="DIR")
+    index.add_argument("--no-recursive", dest="recursive", action="store_false", help="leave sub-folders out")
+    index.add_argument("--captions", action="store_true", help=help_text(field_info(WithCaptions)))
+
+    find = sub.add_parser("search", parents=[common, output], help="find indexed images by text, an image or both")
+    find.add_argument("text", nargs="*", metavar="TEXT")
+    find.add_argument("--image", metavar="IMAGE", help="find images like this one")
+    find.add_argument("-k", type=int, default=DEFAULT_HITS, metavar="N", help=help_text(field_info(Hits),
+                                                                                          default=DEFAULT_HITS))
+    find.add_argument("--folder", metavar="DIR", help="only images under this folder")
+    find.add_argument("--min-score", type=float, metavar="X", help=help_text(field_info(MinScore)))
+    find.add_argument("--match", choices=["meaning", "words", "both"], default="meaning",
+                      help=help_text(field_info(Match), default="meaning"))
+
+    dupes = sub.add_parser("dupes", parents=[common, output], help="group copies and near-copies in an indexed folder")
+    dupes.add_argument("folder", metavar="DIR")
+    dupes.add_argument("--threshold", type=float, default=0.95, metavar="X",
+                       help=help_text(field_info(Threshold), default=0.95))
+
+    prompt = sub.add_parser("prompt", parents=[common, output], help="turn an image into a text-to-image prompt")
+    prompt.add_argument("image", metavar="IMAGE")
+    prompt.add_argument("--mode", choices=["fast", "classic", "negative"], default="classic",
+                        help=help_text(field_info(PromptMode), default="classic"))
+
     data = sub.add_parser("caption-dataset", parents=[common, output],
                           help="caption a whole dataset into Parquet, resumably (--ray: on a Ray cluster)")
     data.add_argument("source", metavar="SRC", help="a folder (recursive), a glob, a text file of paths, or a "
@@ -145,6 +176,20 @@ def build_parser() -> argparse.ArgumentParser:
     add_option_flags(data, RayOptions)
 
     sub.add_parser("models", parents=[common, output], help="list the configured models and their status")
+
+    tune = sub.add_parser("finetune", parents=[common, output],
+                          help="train a LoRA adapter on a model's text side (image encoder frozen)",
+                          description="Train a LoRA adapter on the text side of a configured BLIP or BLIP-2 model, "
+                                      "its image encoder frozen and each image encoded once; serve it by name from "
+                                      "the settings' adapters section. What to decide: notes/small-models.md"
+                                      "#lora-vision-language.")
+    tune.add_argument("--data", required=True, metavar="DATA",
+                      help="a folder of images with .txt captions beside them, or a .jsonl / .csv file of "
+                           "image,caption or image,question,answer rows")
+    tune.add_argument("--out", required=True, metavar="DIR", help="the adapter folder to write (checkpoints inside)")
+    tune.add_argument("--model", help="configured base model (default: the task's default model)")
+    tune.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    add_option_flags(tune, FinetuneOptions)
 
     notes = sub.add_parser("notes", parents=[common], help="search and read the AI notes")
     notes_sub = notes.add_subparsers(dest="notes_command", parser_class=_Parser, required=True)
@@ -288,6 +333,64 @@ def cmd_caption_dataset(services: Services, args) -> int:
     return 0
 
 
+def _progress_bar(label: str):
+    """A one-line progress bar on stderr (only on a terminal), with items per second and time left."""
+    start = time.monotonic()
+
+    async def show(done: int, total: int) -> None:
+        if not sys.stderr.isatty() or not total:
+            return
+        rate = done / max(time.monotonic() - start, 1e-6)
+        left = (total - done) / rate if rate else 0
+        bar = "#" * int(30 * done / total)
+        print(f"\r{label} [{bar:<30}] {done}/{total} {rate:.1f}/s ETA {left:.0f}s", end="", file=sys.stderr,
+              flush=True)
+        if done == total:
+            print(file=sys.stderr)
+
+    return show
+
+
+def cmd_index(services: Services, args) -> int:
+    if args.folder is None:
+        status = services.images.status()
+        lines = [f"{status.index_path}: {status.images} images"] + [f"  {f.images:6d}  {f.folder}"
+                                                                    for f in status.folders]
+        _print(status, args.json, "\n".join(lines))
+        return 0
+    report = asyncio.run(services.images.index(args.folder, args.recursive, args.captions,
+                                               progress=_progress_bar("indexing")))
+    lines = [f"{report.folder}: {report.added} added, {report.updated} updated, {report.renamed} renamed, "
+             f"{report.removed} removed, {report.unchanged} unchanged, {report.failed} failed"
+             + ("" if report.complete else f"; {report.remaining} left: run it again")]
+    lines += [f"  failed: {f.path}: {f.error}" for f in report.failures]
+    _print(report, args.json, "\n".join(lines))
+    return 0
+
+
+def cmd_search(services: Services, args) -> int:
+    found = asyncio.run(services.images.search(" ".join(args.text) or None, args.image, args.k, args.folder,
+                                               args.min_score, args.match))
+    human = "\n".join(f"{hit.score:7.4f}  {hit.path}" + (f"  ({hit.caption})" if hit.caption else "")
+                      for hit in found.hits.hits)
+    _print(found.hits, args.json, human or "no matches")
+    return 0
+
+
+def cmd_dupes(services: Services, args) -> int:
+    result = asyncio.run(services.images.duplicates(args.folder, args.threshold))
+    human = "\n\n".join(f"{g.kind} ({g.similarity:.3f}):\n" + "\n".join(f"  {p}" for p in g.paths)
+                         for g in result.groups)
+    _print(result, args.json, human or f"no duplicates among {result.images} indexed images")
+    return 0
+
+
+def cmd_prompt(services: Services, args) -> int:
+    result = asyncio.run(services.prompts.image_to_prompt(args.image, args.mode))
+    _print(result, args.json, result.prompt)
+    return 0
+
+
 def cmd_models(services: Services, args) -> int:
     result = services.vision.list_models()
     lines = [f"{m.name:<14} {m.status:<10} {','.join(m.tasks):<12} {m.source}" + (f"  ({m.hint})" if m.hint else "")
@@ -308,7 +411,29 @@ def cmd_notes(services: Services, args) -> int:
     return 0
 
 
+def cmd_finetune(services: Services, args) -> int:
+    from .training.finetune import finetune
+
+    options = options_from(args, FinetuneOptions)
+    try:
+        result = finetune(services.settings, data=args.data, out=args.out, model=args.model, options=options,
+                          resume=args.resume, progress=True)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; finished epochs are checkpointed in {args.out}: run the same command with "
+              "--resume to continue", file=sys.stderr)
+        return 130
+    losses = f"train loss {result.train_loss[-1]:.4f}" if result.train_loss else "no epoch to run"
+    if result.validation_loss:
+        losses += f", validation loss {result.validation_loss[-1]:.4f}"
+    human = (f"adapter for {result.model} ({result.task}) in {result.out}: {result.epochs} epochs, {losses}; "
+             f"{result.trainable_params:,} trainable parameters ({result.trainable_share:.2%} of the model)\n"
+             f"serve it by name with this in the settings:\n  {result.serve}")
+    _print(result, args.json, human)
+    return 0
+
+
 COMMANDS = {"caption": cmd_caption, "ask": cmd_ask, "match": cmd_match, "explain": cmd_explain,
-            "explain-caption": cmd_explain_caption, "caption-dataset": cmd_caption_dataset, "models": cmd_models,
-            "notes": cmd_notes}
+            "explain-caption": cmd_explain_caption, "index": cmd_index, "search": cmd_search, "dupes": cmd_dupes,
+            "prompt": cmd_prompt, "caption-dataset": cmd_caption_dataset, "finetune": cmd_finetune,
+            "models": cmd_models, "notes": cmd_notes}
 

@@ -22,7 +22,7 @@ from .config import Settings
 from .deviations.mcp_tool_errors import one_line_cause
 from .knowledge.service import NotesService
 from .services import Services
-from .tools import notes, prompts, resources, vision
+from .tools import images, notes, prompts, resources, vision
 
 INSTRUCTIONS = """\
 ai-notes gives you eyes and a cited memory of the AI field.
@@ -98,6 +98,7 @@ def create_server(settings: Settings, *, local_paths: bool = True, base_url: str
     server = AiNotesServer(name="ai-notes", title="AI notes", instructions=INSTRUCTIONS, lifespan=lifespan,
                            version=__version__, log_level="WARNING")
     vision.register(server, reads_urls=settings.images.allow_urls)
+    images.register(server, reads_urls=settings.images.allow_urls)
     notes.register(server)
     prompts.register(server)
     resources.register(server, NotesService(settings).pages(), lambda: server.current_services().notes)

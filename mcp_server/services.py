@@ -6,9 +6,16 @@ command. Both fronts then call the same service objects and return the same resu
 
 from __future__ import annotations
 
+from functools import cached_property
+from typing import TYPE_CHECKING
+
 from .config import Settings
 from .knowledge.service import NotesService
 from .vision.service import VisionService
+
+if TYPE_CHECKING:
+    from .image_index.service import ImageIndexService
+    from .image_prompt import ImagePromptService
 
 
 class Services:
@@ -23,7 +30,22 @@ class Services:
         self.notes = NotesService(settings, base_url=base_url)
         self.vision = VisionService(settings, local_paths=local_paths, citations=self.notes.citations)
 
+    @cached_property
+    def images(self) -> ImageIndexService:
+        """The image index; built on first use (it brings numpy and the SQLite file)."""
+        from .image_index.service import ImageIndexService
+
+        return ImageIndexService(self.settings, self.vision)
+
+    @cached_property
+    def prompts(self) -> ImagePromptService:
+        from .image_prompt import ImagePromptService
+
+        return ImagePromptService(self.settings, self.vision, self.notes)
+
     def close(self) -> None:
+        if "images" in self.__dict__:
+            self.images.close()
         self.vision.close()
 
     def __enter__(self) -> Services:

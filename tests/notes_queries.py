@@ -94,5 +94,7 @@ QUERIES: tuple[NotesQuery, ...] = (
     NotesQuery("does forcing JSON output hurt reasoning accuracy", "prompting.md", "format-cost"),
     NotesQuery("prompt caching cost of a stable prefix for an agent", "prompting.md", "prompt-caching"),
     # index.md
-    NotesQuery("how do I add a page to the notes", "index.md", "contributing"),
+    NotesQuery("what does the possibly stale warning under a page title mean", "index.md", "reading"),
+    # contributing.md
+    NotesQuery("how do I add a page to the notes", "contributing.md", "add-a-page"),
 )

@@ -482,6 +482,9 @@ THE_PAGE = None  # stands for the page the fixture breaks
     (NEWS_FILE, r"  page:", "  page: news.md#2025-01", "must point at a written page, not a generated one"),
     (NEWS_FILE, r"  tags:", "  tags: [cooking]", "unknown tag 'cooking'"),
     (NEWS_FILE, r"  tags:", "  tags: []", "tags must be a non-empty list of taxonomy tags"),
+    (MODIFIERS_FILE, r"  works_with:", "  works_with: [sdxl, dalle]", "unknown family 'dalle' in works_with"),
+    (MODIFIERS_FILE, r"  works_with:", "  works_with: [sdxl, any]", "'any' stands alone"),
+    (MODIFIERS_FILE, r"  works_with:", "  works_with: []", "works_with must be a list of model families"),
 ])
 def test_one_broken_line_is_reported_at_its_line(notes, file, pattern, replacement, message):
     notes_dir, page = notes

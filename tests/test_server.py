@@ -19,6 +19,7 @@ from mcp_server.server import create_server
 VISION_TOOLS = {"caption_image", "caption_images", "answer_question", "score_image_text", "list_models",
                 "explain_match", "explain_caption"}
 NOTES_TOOLS = {"search_notes", "read_note", "find_models"}
+IMAGE_INDEX_TOOLS = {"index_images", "search_images", "find_duplicates", "index_status", "image_to_prompt"}
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +56,7 @@ def test_tools_are_listed_with_schemas_and_read_only_annotations(server):
             return (await client.list_tools()).tools
 
     tools = {tool.name: tool for tool in run(go())}
-    assert set(tools) == VISION_TOOLS | NOTES_TOOLS
+    assert set(tools) == VISION_TOOLS | NOTES_TOOLS | IMAGE_INDEX_TOOLS
     for tool in tools.values():
         assert tool.annotations.read_only_hint is True and tool.annotations.open_world_hint is False
         assert tool.output_schema and tool.output_schema["type"] == "object"
@@ -170,7 +171,7 @@ def test_stdio_subprocess_serves_tools_and_16_concurrent_calls(tiny_config, imag
             return names, bad, answers, each
 
     names, bad, answers, each = asyncio.run(go())
-    assert names == VISION_TOOLS | NOTES_TOOLS
+    assert names == VISION_TOOLS | NOTES_TOOLS | IMAGE_INDEX_TOOLS
     assert bad.is_error and bad.content[0].text == "image missing.png: no such file '/missing.png'; check the path"
     assert all(not a.is_error for a in answers)
     digests = [a.structured_content["image"]["sha256"] for a in answers]
@@ -288,7 +289,7 @@ def test_start_up_answers_tools_list_without_importing_torch(tiny_config):
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=_env(), timeout=120)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["10", "False", "False"]
+    assert result.stdout.split() == ["15", "False", "False"]
 
 
 def test_prompts_guide_an_agent_through_the_tools(server):
@@ -314,6 +315,6 @@ def test_image_tools_are_open_world_only_when_urls_are_allowed(tiny_config):
     closed = run(hints(load_settings(tiny_config, environ={})))
     opened = run(hints(load_settings(tiny_config, environ={"AI_NOTES_MCP_IMAGES": "{allow_urls: true}"})))
     image_tools = {"caption_image", "caption_images", "answer_question", "score_image_text", "explain_match",
-                   "explain_caption"}
+                   "explain_caption", "search_images", "image_to_prompt"}
     assert not any(closed.values())
     assert {name for name, hint in opened.items() if hint} == image_tools

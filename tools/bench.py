@@ -86,11 +86,13 @@ def matmul_peak(dtype, device: str, size: int = 2048, reps: int = 10) -> float:
 class Direct:
     """The direct way, as a user writes it with transformers 5: processor + one ``generate`` per call, fp32."""
 
-    def __init__(self, caption_source: str, vqa_source: str, device: str, tokens: int) -> None:
+    def __init__(self, caption_source: str, vqa_source: str, device: str, tokens: int,
+                 itm_source: str | None = None) -> None:
         import torch
         import transformers
 
-        self.device, self.tokens = device, tokens
+        self.device, self.tokens, self.itm_source = device, tokens, itm_source
+        self.matcher = None
         load = dict(dtype=torch.float32)
         self.captioner = transformers.BlipForConditionalGeneration.from_pretrained(caption_source, **load)
         self.captioner = self.captioner.to(device).eval()
@@ -121,6 +123,25 @@ class Direct:
         import torch
 
         return matmul_peak(getattr(torch, dtype_name), self.device)
+
+    def embed(self, paths: list[str]) -> float:
+        """Seconds to embed the images one at a time (processor, vision model, projection), fp32: the direct way
+        to fill an image index."""
+        import torch
+        import transformers
+        from PIL import Image
+
+        if self.matcher is None:
+            self.matcher = transformers.BlipForImageTextRetrieval.from_pretrained(
+                self.itm_source, dtype=torch.float32).to(self.device).eval()
+            self.itm_processor = transformers.AutoProcessor.from_pretrained(self.itm_source)
+        start = time.perf_counter()
+        for path in paths:
+            inputs = self.itm_processor(images=Image.open(path).convert("RGB"), return_tensors="pt").to(self.device)
+            with torch.no_grad():
+                states = self.matcher.vision_model(inputs["pixel_values"]).last_hidden_state
+                torch.nn.functional.normalize(self.matcher.vision_proj(states[:, 0]), dim=-1)
+        return time.perf_counter() - start
 
     def five_questions(self, path: str) -> float:
         import torch
@@ -261,6 +282,73 @@ async def measure_explain(settings, images: list[str], text: str = "a dog sittin
     return medians
 
 
+def measure_index(settings, direct: DirectProcess, folder: Path, images: list[str]) -> dict:
+    """Indexing throughput against the direct way, a query over 100,000 vectors, and re-indexing an unchanged
+    folder of 1,000 images."""
+    import numpy as np
+
+    from mcp_server.image_index import search as index_search
+    from mcp_server.image_index.store import Row
+    from mcp_server.services import Services
+
+    out: dict = {"images": len(images)}
+    gallery = folder / "gallery"
+    gallery.mkdir()
+    for path in images:
+        Path(path).rename(gallery / Path(path).name)
+    out["direct_s"] = direct.call("embed", [str(p) for p in sorted(gallery.iterdir())])
+    settings = settings.model_copy(update={"index": settings.index.model_copy(update={
+        "path": str(folder / "bench-index.sqlite")})})
+    with Services(settings) as services:
+        asyncio.run(services.images.index(str(folder / "warmup")))  # loads the model; not measured
+        start = time.perf_counter()
+        report = asyncio.run(services.images.index(str(gallery)))
+        out["server_s"] = time.perf_counter() - start
+        assert report.added == len(images), report
+
+        # 1,000 unchanged files: real files and stats, rows as an earlier run would have left them.
+        many = folder / "many"
+        many.mkdir()
+        vector = np.zeros((1, 256), np.float32)
+        rows = []
+        for i in range(1000):
+            path = many / f"{i:04d}.png"
+            path.write_bytes(Path(next(gallery.iterdir())).read_bytes())
+            info = path.stat()
+            rows.append(Row(str(path), info.st_size, info.st_mtime_ns, f"{i:064x}", 640, 480,
+                            services.images.model, vector))
+        services.images.store.write(rows)
+        runs = []
+        for _ in range(5):
+            start = time.perf_counter()
+            again = asyncio.run(services.images.index(str(many)))
+            runs.append(time.perf_counter() - start)
+            assert again.unchanged == 1000 and again.added == 0, again
+        out["reindex_1000_unchanged_s"] = statistics.median(runs)
+
+        # 100,000 vectors of 256 dimensions: exact cosine search with numpy, median of 20 queries.
+        rng = np.random.default_rng(0)
+        vectors = rng.standard_normal((100_000, 1, 256)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=-1, keepdims=True)
+        matrix = index_search.Matrix([str(i) for i in range(100_000)], vectors, *(np.zeros(100_000, int),) * 3,
+                                     [None] * 100_000, [""] * 100_000)
+        timings = []
+        for _ in range(20):
+            query = rng.standard_normal(256).astype(np.float32)
+            query /= np.linalg.norm(query)
+            start = time.perf_counter()
+            index_search.top_k(matrix.scores(query), 10)
+            timings.append(time.perf_counter() - start)
+        out["query_100k_ms"] = 1000 * statistics.median(timings)
+        start = time.perf_counter()
+        asyncio.run(services.images.search("a photo of a dog", k=10))
+        out["text_query_call_ms"] = 1000 * (time.perf_counter() - start)
+    out["direct_images_per_s"] = len(images) / out["direct_s"]
+    out["server_images_per_s"] = len(images) / out["server_s"]
+    out["ratio"] = out["server_images_per_s"] / out["direct_images_per_s"]
+    return out
+
+
 def startup_seconds(config: Path, rounds: int = 5) -> float:
     """Median seconds from launching ``ai-notes-mcp serve`` (stdio) to its answer to ``tools/list``.
 
@@ -328,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
                 "direct_after": [make_images(folder, n // 2 or 1, 40 + r) for r in range(3)],
                 "warmup": make_images(folder, 2, 5), "vqa_direct": make_images(folder, 2, 6),
                 "vqa_server": make_images(folder, 2, 7)}
-        direct = DirectProcess(caption_source, vqa_source, device, args.tokens)
+        direct = DirectProcess(caption_source, vqa_source, device, args.tokens, settings.models["blip-itm"].source)
         dtype_name = str(dtype).removeprefix("torch.")
         try:
             # The peak before and after the runs, the higher kept: a burst of noise must not lower the bound.
@@ -337,6 +425,9 @@ def main(argv: list[str] | None = None) -> int:
             runs = asyncio.run(measure(settings, direct, sets, args.tokens, args.concurrency))
             peak = max(peak, direct.call("matmul_peak", dtype_name))
             explain = asyncio.run(measure_explain(settings, make_images(folder, 6, 8)))
+            (folder / "warmup").mkdir()
+            make_images(folder / "warmup", 1, 9)
+            index = measure_index(settings, direct, folder, make_images(folder, 4 * n, 10))
         finally:
             direct.close()
 
@@ -366,6 +457,7 @@ def main(argv: list[str] | None = None) -> int:
         "concurrent_rounds_images_per_s": round_rates,
         "startup_to_tools_list_s": startup,
         "explain_match": explain,
+        "image_index": index,
     }
     if args.json:
         print(json.dumps(report, indent=2))
@@ -391,6 +483,11 @@ def main(argv: list[str] | None = None) -> int:
           f"{explain['score_warm']:.2f} s ({explain['ratio_warm']:.1f}x); on a new image, score then explain "
           f"{explain['score_cold'] + explain['explain_after_score']:.2f} s vs score alone "
           f"{explain['score_cold']:.2f} s ({explain['ratio_cold']:.1f}x)")
+    print(f"image index, {index['images']} images: direct (one fp32 forward each) {index['direct_images_per_s']:.2f} "
+          f"images/s, index_images {index['server_images_per_s']:.2f} images/s ({index['ratio']:.1f}x); "
+          f"query over 100,000 vectors {index['query_100k_ms']:.1f} ms (a whole text query call "
+          f"{index['text_query_call_ms']:.0f} ms); re-index 1,000 unchanged images "
+          f"{index['reindex_1000_unchanged_s']:.2f} s")
     return 0
 
 

@@ -18,7 +18,8 @@ What it checks, one function per family:
   the required `notes`, a `page.md#anchor` on a written page whose section (its heading and the
   text up to the next heading of the same or a higher level) names the model: its `name`, the
   name without a parenthesised qualifier, or one of its optional `aliases`;
-- `data/image_prompt_modifiers.yaml`: keys and categories;
+- `data/image_prompt_modifiers.yaml`: keys, categories and `works_with` (family codes from the
+  schema, or `any` alone);
 - `data/news.yaml`: keys; `date` an ISO date or a year-month (YYYY-MM); `source` an http(s) URL;
   `page` a `page.md#anchor` on a written page with that explicit anchor; `tags` from the taxonomy;
   rows in date order, oldest first (a year-month sorts before the days of its month).
@@ -40,11 +41,12 @@ from typing import Any
 import yaml
 
 # The schema (page lists, data files, row keys) is defined once, in the package, for the runtime and tools/.
-# Run as a script, this file sees tools/ first on sys.path: put the checkout above it first too, so the schema
-# comes from this checkout rather than from wherever the package happens to be installed.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# This checkout's package comes first: an editable install of another checkout must not lend its schema.
+# (In a wheel, tools/ sits in mcp_server/_site/, which holds no package, so the installed one is used.)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from mcp_server.knowledge.schema import (  # noqa: E402
     FRESHNESS_DAYS,
+    GENERATED_DATA_FILES,
     GENERATED_PAGES,
     MODEL_OPTIONAL_KEYS,
     MODEL_REQUIRED_KEYS,
@@ -59,6 +61,8 @@ from mcp_server.knowledge.schema import (  # noqa: E402
     NOT_DISCLOSED,
     PAGES_WITHOUT_SOURCES,
     TAXONOMY_FILE,
+    WORKS_WITH_ANY,
+    WORKS_WITH_FAMILIES,
 )
 
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -325,7 +329,7 @@ def resolve_link(source: str, target: str, pages: dict[str, Page], notes_dir: Pa
         return f"link {target!r} leaves the notes folder"
     elif path.endswith("/"):
         return f"link {target!r} should name the .md file, not a folder"
-    if resolved in GENERATED_PAGES:
+    if resolved in GENERATED_PAGES or resolved in GENERATED_DATA_FILES:
         return None  # anchors on generated pages are checked by `mkdocs build --strict`
     if resolved.endswith(".md"):
         if resolved not in pages:
@@ -625,9 +629,7 @@ def modifier_row_problems(row: dict):
     for key in ("term", "effect", "example"):
         if key in row and not isinstance(row[key], str):
             yield (key,), f"{key} must be a string"
-    works_with = row.get("works_with")
-    if "works_with" in row and not (isinstance(works_with, list) and all(isinstance(w, str) for w in works_with)):
-        yield ("works_with",), "works_with must be a list of model families"
+    yield from works_with_problems(row)
     source = row.get("source")
     if source is not None and not (isinstance(source, str) and URL.match(source)):
         yield ("source",), "source must be an http(s) URL"
@@ -688,6 +690,27 @@ def check_news(path: Path, vocab: Vocabulary, pages: dict[str, Page]) -> list[Pr
             problems.append(Problem(path, line, f"{what}: date {when} comes after {previous}; keep rows oldest first"))
         previous = when if previous is None or when > previous else previous
     return problems
+
+
+def works_with_problems(row: dict):
+    """`works_with`: the families a modifier depends on, from the schema's codes, or `any` alone."""
+    works_with = row.get("works_with")
+    if "works_with" not in row:
+        return
+    if not isinstance(works_with, list) or not works_with or not all(isinstance(w, str) for w in works_with):
+        families = ", ".join(WORKS_WITH_FAMILIES)
+        yield ("works_with",), f"works_with must be a list of model families ({families}) or [any]"
+        return
+    for index, code in enumerate(works_with):
+        if code != WORKS_WITH_ANY and code not in WORKS_WITH_FAMILIES:
+            yield ("works_with", index), (
+                f"unknown family {code!r} in works_with (one of {', '.join(WORKS_WITH_FAMILIES)}, or [any])"
+            )
+    if WORKS_WITH_ANY in works_with and len(works_with) > 1:
+        yield ("works_with", works_with.index(WORKS_WITH_ANY)), (
+            f"{WORKS_WITH_ANY!r} stands alone: the modifier is plain language that no family owns, or list the"
+            " families whose syntax or training it depends on"
+        )
 
 
 # --------------------------------------------------------------------------- entry points

@@ -19,7 +19,8 @@ INLINE_ESCAPES = str.maketrans({c: "\\" + c for c in "\\`*_[]{}"} | {"<": "&lt;"
 
 
 def render_news(state: dict) -> str:
-    """The markdown of news.md for the rows in state["news"], dated state["today"]."""
+    """The markdown of news.md for the rows in state["news"], dated by its newest event (not the build date:
+    a generated page is as recent as its data)."""
     rows = [row for row in state.get("news") or [] if MONTH.match(str(row.get("date", "")))]
     by_month: dict[str, list[dict]] = {}
     for row in sorted(rows, key=lambda r: str(r.get("date")), reverse=True):
@@ -28,22 +29,24 @@ def render_news(state: dict) -> str:
         f"\n## {month} {{#{month}}}\n\n" + "".join(entry(row) for row in events) for month, events in by_month.items()
     )
     span = f" from {min(by_month)} to {max(by_month)}" if by_month else ""
+    newest = max((str(r["date"]) for r in rows), default=state["today"].isoformat())
     return (
-        front_matter(state["today"].isoformat())
+        front_matter(newest if len(newest) == 10 else newest + "-01", newest)
         + f"{len(rows)} dated events in the field{span}, newest first, generated from `notes/data/news.yaml`."
         " Each line links the section of these notes that explains the event, and the event's primary"
         " source. A date without a day means the maker gave only the month.\n" + body
     )
 
 
-def front_matter(updated: str) -> str:
+def front_matter(updated: str, newest: str) -> str:
     title = "What's new"
     description = (
         "A dated log of what changed in the AI field, month by month, each event linked to the notes and to its source."
     )
     return (
         f"---\ntitle: {json.dumps(title)}\ndescription: {json.dumps(description)}\n"
-        f"tags: [news]\nupdated: {updated}\n---\n\n# {title}\n\n"
+        f"tags: [news]\nupdated: {updated}\nupdated_note: {json.dumps(f'Events up to {newest}, the newest in the log')}"
+        f"\n---\n\n# {title}\n\n"
     )
 
 

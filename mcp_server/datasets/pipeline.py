@@ -219,7 +219,7 @@ class Captioner:
             return {"captions": backend.decode(raw, spec.options.prompt)}
         if spec.kind == "vqa":
             return {"answer": backend.decode(raw)[0]}
-        return {"embedding": raw.tolist()}
+        return {"embedding": raw.reshape(-1).tolist()}  # BLIP: one (1, D) vector per image
 
     def _failed(self, item: Item, sha256: str | None, todo: list[TaskSpec], error: str) -> Outcome:
         rows = [self._row(item, sha256, None, spec, error=error) for spec in todo]

@@ -33,7 +33,7 @@ class TaskSpec:
 
     @property
     def engine_task(self) -> str:
-        return {"caption": "caption", "vqa": "vqa", "embed": "embed_image"}[self.kind]
+        return {"caption": "caption", "vqa": "vqa", "embed": "embed"}[self.kind]
 
     @property
     def engine_options(self) -> CaptionOptions | AnswerOptions | str:

@@ -22,8 +22,15 @@ GENERATED_PAGES = (
     "catalog/image-prompt-modifiers.md",
     "news.md",
 )
+# The catalog's data as files beside its pages (JSON and CSV), also generated at build time: valid link targets.
+GENERATED_DATA_FILES = (
+    "catalog/models.json",
+    "catalog/models.csv",
+    "catalog/image-prompt-modifiers.json",
+    "catalog/image-prompt-modifiers.csv",
+)
 # Pages that hold no claims of their own, so they need no sources section.
-PAGES_WITHOUT_SOURCES = ("index.md", "tags.md")
+PAGES_WITHOUT_SOURCES = ("index.md", "contributing.md", "tags.md")
 
 # A page must cite at least one source dated within this many days before its `updated` date.
 FRESHNESS_DAYS = 365
@@ -49,6 +56,19 @@ NOT_DISCLOSED = "not-disclosed"
 # An image-prompt modifier row; its categories in the order the generated page lists them.
 MODIFIER_REQUIRED_KEYS = ("term", "category", "effect", "example", "works_with")
 MODIFIER_OPTIONAL_KEYS = ("source",)
+# What a modifier's `works_with` may hold: the families whose prompt syntax or training captions the modifier
+# depends on (a negative-prompt field, a Midjourney parameter, booru-style tags, legible text rendering), or
+# "any", alone, for plain descriptive language that is not specific to any family.
+WORKS_WITH_ANY = "any"
+WORKS_WITH_FAMILIES = {
+    "sd15": "Stable Diffusion 1.x",
+    "sdxl": "SDXL",
+    "sd3": "Stable Diffusion 3",
+    "flux": "FLUX",
+    "dall-e-3": "DALL-E 3",
+    "midjourney": "Midjourney",
+    "imagen": "Imagen",
+}
 MODIFIER_CATEGORIES = (
     "subject",
     "style",

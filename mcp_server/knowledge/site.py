@@ -20,12 +20,8 @@ _CHECKOUT = Path(__file__).resolve().parents[2]
 REPO = _CHECKOUT if (_CHECKOUT / "mkdocs.yml").is_file() else Path(__file__).resolve().parents[1] / "_site"
 CONFIG_FILE = REPO / "mkdocs.yml"
 # Besides the notes themselves, what a build reads: the config and the hooks that generate pages.
-BUILD_INPUTS = (
-    CONFIG_FILE,
-    REPO / "tools" / "site_hooks.py",
-    REPO / "tools" / "site_news.py",
-    REPO / "tools" / "check_notes.py",
-)
+BUILD_INPUTS = (CONFIG_FILE, *(REPO / "tools" / name for name in (
+    "site_hooks.py", "check_notes.py", "site_news.py", "site_catalog.py", "site_llms.py")))
 
 
 def site_needs_build(site_dir: Path, notes_dir: Path) -> bool:

@@ -142,13 +142,23 @@ class BlipBackend:
             start += len(group)
         return out
 
-    def embed_images(self, features: torch.Tensor) -> list[torch.Tensor]:
-        """ITC image embeddings, one per row: the projected [CLS] feature, normalised, as
-        ``BlipForImageTextRetrieval(use_itm_head=False)`` computes them (matching checkpoints only)."""
-        return list(normalize(self.model.vision_proj(features[:, 0, :]).float(), dim=-1).cpu())
-
     def decode(self, ids: torch.Tensor, prompt: str | None = None) -> list[str]:
         return [t.strip() for t in self.tokenizer.batch_decode(ids, skip_special_tokens=True)]
+
+    # -- embeddings: the ITC space shared by images and texts (matching checkpoints) -----------------------------
+
+    def embed_images(self, features: torch.Tensor) -> torch.Tensor:
+        """(B, 1, D) normalised ITC embeddings: the projected image CLS token, as the ITC score uses it."""
+        return normalize(self.model.vision_proj(features[:, 0, :]).float(), dim=-1)[:, None, :]
+
+    def embed_texts(self, texts: list[str]) -> torch.Tensor:
+        """(T, D) normalised ITC embeddings: the text encoder alone (no image), its projected CLS token."""
+        max_length = self.text_config.max_position_embeddings
+        text = self.tokenizer(texts, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+        text = text.to(self.device)
+        states = self.model.text_encoder(input_ids=text["input_ids"],
+                                         attention_mask=text["attention_mask"]).last_hidden_state
+        return normalize(self.model.text_proj(states[:, 0, :]).float(), dim=-1)
 
     # -- grounding: Grad-CAM through the text side's cross-attention (see gradcam.py) -------------------------
 

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..config import ModelSpec
+from ..config import AdapterSpec, ModelSpec
 from ..errors import ConfigError, ModelUnavailableError
 from . import hub
 
@@ -126,8 +126,10 @@ def checkpoint_config(name: str, spec: ModelSpec):
         raise ModelUnavailableError(f"model {name!r} ({spec.source}) is not available: {fetch_hint(spec)}") from exc
 
 
-def load_model(name: str, spec: ModelSpec, device: str, dtype: torch.dtype) -> VisionBackend:
-    """Load a checkpoint once; any failure becomes one line naming the model and the fix."""
+def load_model(name: str, spec: ModelSpec, device: str, dtype: torch.dtype,
+               adapters: dict[str, AdapterSpec] | None = None) -> VisionBackend:
+    """Load a checkpoint once, with the adapters declared on it; any failure becomes one line naming the model and
+    the fix (an adapter's failure is its own: see vision/adapters.py)."""
     config = checkpoint_config(name, spec)
     family = FAMILIES.get(config.model_type)
     if family is None:
@@ -143,6 +145,10 @@ def load_model(name: str, spec: ModelSpec, device: str, dtype: torch.dtype) -> V
             by_task = {task: arch for arch, task in ARCHITECTURES.items()}
             architecture = by_task[spec.tasks[0]]
         served = {ARCHITECTURES[architecture]}
+    elif architecture == "Blip2ForImageTextRetrieval":
+        from .blip2 import Blip2RetrievalBackend as family_class
+
+        served = set(family_class.tasks)
     else:
         from .blip2 import Blip2Backend as family_class
 
@@ -157,6 +163,10 @@ def load_model(name: str, spec: ModelSpec, device: str, dtype: torch.dtype) -> V
 
     try:
         loaded = family_class.load(spec.source, architecture, device, dtype)
+        if adapters:  # before packing: PEFT wraps plain linear layers
+            from .adapters import Adapters
+
+            loaded.adapters = Adapters(loaded, name, spec.source, adapters)
         if can_pack(device, dtype):
             pack_linears(loaded.model, keep_weights_in=getattr(loaded, "differentiable", list)())
         return loaded
