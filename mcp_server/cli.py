@@ -164,8 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--tasks", action="append", metavar="TASK[,TASK]",
                       help="caption, vqa:QUESTION and embed (the ITC embedding), comma-separated or repeated "
                            "(default caption)")
-    data.add_argument("--model", metavar="NAME", help="configured captioning model (see `models`)")
-    data.add_argument("--vqa-model", metavar="NAME", help="configured question-answering model for vqa: tasks")
+    data.add_argument("--model", metavar="NAME", help="configured captioning model or adapter (see `models`)")
+    data.add_argument("--vqa-model", metavar="NAME", help="configured question-answering model or adapter for vqa: "
+                                                          "tasks")
     data.add_argument("--embed-model", metavar="NAME", help="configured BLIP matching model for the embed task")
     add_option_flags(data, CaptionOptions)
     add_option_flags(data, AnswerOptions, prefix="vqa")

@@ -128,7 +128,7 @@ def test_rows_equal_the_direct_way_and_a_rerun_skips_them(settings, tiny_config,
     assert {(r["model"], json.loads(r["options"]).get("num_beams")) for r in rows.values()} == {
         ("blip-base", 1), ("blip-vqa", 1), ("blip-itm", None)}
     schema = pq.read_schema(next(out.glob("*.parquet")))
-    assert schema.metadata[b"format"] == b"ai-notes-mcp caption-dataset 1"
+    assert schema.metadata[b"format"] == b"ai-notes-mcp caption-dataset 2"
 
     again = _run(str(dataset), "--out", str(out), *ALL_TASKS, *GREEDY, config=tiny_config)
     assert (again["done"], again["skipped"], again["rows_written"], again["parts_written"]) == (0, 6, 0, 0)
@@ -136,6 +136,49 @@ def test_rows_equal_the_direct_way_and_a_rerun_skips_them(settings, tiny_config,
     other = _run(str(dataset), "--out", str(out), *ALL_TASKS, *GREEDY, "--max-new-tokens", "4", config=tiny_config)
     assert (other["done"], other["rows_written"]) == (6, 6)
     assert len(_rows(out)) == 24
+
+
+def test_an_adapter_captions_through_its_base_model_as_the_server_does(tiny_dir, tiny_config, dataset, tmp_path):
+    """--model ADAPTER: rows name the base model and the adapter, and equal the server's caption_image with that
+    adapter; the base model's rows are other rows (the adapter is part of a row's key)."""
+    import asyncio
+
+    import yaml
+    from mcp import Client
+
+    from mcp_server.config import load_settings
+    from mcp_server.server import create_server
+
+    data = tmp_path / "train"
+    data.mkdir()
+    for i, picture in enumerate(sorted(dataset.glob("[!.]*/*.*")) + sorted(dataset.glob("*.*g"))):
+        (data / picture.name).write_bytes(picture.read_bytes())
+        (data / picture.name).with_suffix(".txt").write_text(f"a picture number {i}\n")
+    trained = cli("finetune", "--data", str(data), "--out", str(tmp_path / "adapter"), "--model", "blip-base",
+                  "--epochs", "2", "--val-split", "0", "--learning-rate", "0.01", "--json", config=tiny_config)
+    assert trained.returncode == 0, trained.stderr
+    config = yaml.safe_load(tiny_config.read_text())
+    config["adapters"] = {"numbers": {"base": "blip-base", "path": str(tmp_path / "adapter")}}
+    with_adapter = tiny_dir / "datasets-adapter.yaml"  # beside the checkpoints its paths are relative to
+    with_adapter.write_text(yaml.safe_dump(config))
+
+    out = tmp_path / "out"
+    summary = _run(str(dataset), "--out", str(out), "--model", "numbers", *GREEDY, config=with_adapter)
+    assert (summary["done"], summary["rows_written"]) == (6, 6) and summary["tasks"] == ["caption (numbers)"]
+    rows = _rows(out)
+    assert {(r["model"], r["adapter"]) for r in rows} == {("blip-base", "numbers")}
+
+    async def served():
+        settings = load_settings(with_adapter, environ=FLOAT32)
+        async with Client(create_server(settings)) as client:
+            calls = [client.call_tool("caption_image", {"image": str(dataset / r["path"]), "model": "numbers",
+                                                        "num_beams": 1, "max_new_tokens": 8}) for r in rows]
+            return [c.structured_content["captions"][0] for c in await asyncio.gather(*calls)]
+
+    assert [r["captions"][0] for r in rows] == asyncio.run(served())
+    base = _run(str(dataset), "--out", str(out), *GREEDY, config=with_adapter)
+    assert (base["done"], base["skipped"]) == (6, 0)  # the base model's rows are not the adapter's
+    assert {(r["model"], r["adapter"]) for r in _rows(out)} == {("blip-base", "numbers"), ("blip-base", None)}
 
 
 def test_hostile_files_become_error_rows_and_the_job_goes_on(tiny_config, dataset, tmp_path):

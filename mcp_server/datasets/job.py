@@ -104,7 +104,7 @@ def _summary(request: DatasetJob, source: Source, output: Output, mode: str, tal
     end = time.monotonic()
     return DatasetSummary(
         source=request.source, out=str(output.path), mode=mode,
-        tasks=[f"{spec.label} ({spec.model})" for spec in request.specs],
+        tasks=[f"{spec.label} ({spec.name})" for spec in request.specs],
         images=len(source.items), done=tally.done, skipped=tally.skipped, failed=tally.failed,
         failures=tally.failures, rows_written=tally.rows, parts_written=parts,
         sidecars_written=tally.sidecars["written"] if sidecars else None,

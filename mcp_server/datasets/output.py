@@ -22,8 +22,8 @@ from .tasks import Key
 if TYPE_CHECKING:
     import pyarrow as pa
 
-FORMAT = "ai-notes-mcp caption-dataset 1"  # in every part's schema metadata
-KEY_COLUMNS = ("path", "sha256", "model", "task", "question", "options")
+FORMAT = "ai-notes-mcp caption-dataset 2"  # in every part's schema metadata
+KEY_COLUMNS = ("path", "sha256", "model", "task", "question", "options", "adapter")
 PART_GLOB = "*.parquet"
 TEMP_PREFIX = ".tmp-"
 
@@ -36,7 +36,8 @@ def schema() -> pa.Schema:
         pa.field("sha256", pa.string()),  # of the image's bytes; null when they could not be read
         pa.field("width", pa.int32()),
         pa.field("height", pa.int32()),
-        pa.field("model", pa.string(), nullable=False),
+        pa.field("model", pa.string(), nullable=False),  # the configured model (an adapter's base model)
+        pa.field("adapter", pa.string()),  # the configured LoRA adapter it ran through, or null
         pa.field("task", pa.string(), nullable=False),  # caption, vqa or embed
         pa.field("question", pa.string()),  # vqa only
         pa.field("options", pa.string(), nullable=False),  # the task's options as JSON
@@ -159,7 +160,7 @@ class Output:
                                     "and run again") from exc
             columns = [table.column(c).to_pylist() for c in KEY_COLUMNS]
             for *key, captions in zip(*columns, table.column("captions").to_pylist(), strict=True):
-                key = (key[0], key[1] or "", key[2], key[3], key[4] or "", key[5])
+                key = (key[0], key[1] or "", key[2], key[3], key[4] or "", key[5], key[6] or "")
                 done[key] = captions[0] if captions else None
         return done
 

@@ -182,7 +182,7 @@ class Captioner:
                                  f"({type(exc).__name__}); pass a regular photo or picture") from exc
         request = Request(spec.engine_task, spec.engine_options, image.sha256,
                           pixels=None if features is not None else pixels[spec.model], features=features,
-                          payload=spec.question)
+                          payload=spec.question, adapter=spec.adapter)
         return engine.submit(request)
 
     def _todo(self, item: Item, sha256: str | None, done: Mapping[Key, str | None]) -> list[TaskSpec]:
@@ -230,7 +230,7 @@ class Captioner:
         return {
             "path": item.path, "sha256": sha256,
             "width": image.width if image is not None else None, "height": image.height if image is not None else None,
-            "model": spec.model, "task": spec.kind, "question": spec.question, "options": spec.options_json,
+            "model": spec.model, "adapter": spec.adapter, "task": spec.kind, "question": spec.question, "options": spec.options_json,
             "captions": None, "answer": None, "embedding": None, "error": None,
             "time": datetime.now(UTC), **values,
         }

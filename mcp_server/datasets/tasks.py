@@ -21,15 +21,21 @@ TaskKind = Literal["caption", "vqa", "embed"]
 TASK_WORDS = "caption, vqa:QUESTION or embed"
 EMBED_OPTIONS = "itc"  # the engine's options for an embedding: BLIP's ITC projection
 
-Key = tuple[str, str, str, str, str, str]  # path, sha256 ("" when unread), model, task, question, options
+Key = tuple[str, str, str, str, str, str, str]  # path, sha256 ("" when unread), model, task, question, options, adapter
 
 
 @dataclass(frozen=True)
 class TaskSpec:
     kind: TaskKind
-    model: str
+    model: str  # the configured model that runs it (an adapter's base model)
     options: CaptionOptions | AnswerOptions | None = None  # None for embed
     question: str | None = None
+    adapter: str | None = None  # a configured LoRA adapter on ``model`` (caption and vqa), or None
+
+    @property
+    def name(self) -> str:
+        """The name the user chose: the adapter's, or the model's."""
+        return self.adapter or self.model
 
     @property
     def engine_task(self) -> str:
@@ -51,7 +57,7 @@ class TaskSpec:
         return f"vqa:{self.question}" if self.kind == "vqa" else self.kind
 
     def key(self, path: str, sha256: str | None) -> Key:
-        return (path, sha256 or "", self.model, self.kind, self.question or "", self.options_json)
+        return (path, sha256 or "", self.model, self.kind, self.question or "", self.options_json, self.adapter or "")
 
 
 def split_tasks(values: Iterable[str]) -> list[str]:
@@ -74,10 +80,10 @@ def task_specs(words: list[str], settings: Settings, *, caption: CaptionOptions,
     specs: list[TaskSpec] = []
     for word in words or ["caption"]:
         if word == "caption":
-            spec = TaskSpec("caption", settings.model_for("caption", caption_model), caption)
+            spec = _spec(settings, "caption", settings.model_for("caption", caption_model), caption)
         elif word.startswith("vqa:"):
             question = validated(Question, word[4:].strip(), "question")
-            spec = TaskSpec("vqa", settings.model_for("vqa", vqa_model), answer, question)
+            spec = _spec(settings, "vqa", settings.model_for("vqa", vqa_model), answer, question)
         elif word == "embed":
             spec = TaskSpec("embed", settings.model_for("match", embed_model))
         else:
@@ -88,11 +94,27 @@ def task_specs(words: list[str], settings: Settings, *, caption: CaptionOptions,
     return specs
 
 
+def _spec(settings: Settings, kind: TaskKind, name: str, options: CaptionOptions | AnswerOptions,
+          question: str | None = None) -> TaskSpec:
+    """A caption or vqa task on ``name``, a model or an adapter (which runs on its base model)."""
+    adapter = name if name in settings.adapters else None
+    return TaskSpec(kind, settings.base_of(name), options, question, adapter)
+
+
 def check_models(settings: Settings, specs: list[TaskSpec]) -> None:
-    """Each model's checkpoint is there and can do its task, read from its config (no weights loaded)."""
+    """Each model's checkpoint is there and can do its task, read from its config (no weights loaded); each
+    adapter's folder holds an adapter."""
+    from pathlib import Path
+
     from ..vision.loading import checkpoint_config
 
     for spec in specs:
+        if spec.adapter is not None:
+            folder = Path(settings.adapters[spec.adapter].path)
+            if not (folder / "adapter_config.json").is_file():
+                raise ModelUnavailableError(
+                    f"adapter {spec.adapter!r}: no adapter in {str(folder)!r}; train one with `ai-notes-mcp finetune "
+                    f"--model {spec.model} --out {folder}`, or fix adapters.{spec.adapter}.path")
         config = checkpoint_config(spec.model, settings.models[spec.model])
         if spec.kind == "embed" and config.model_type != "blip":
             raise ModelUnavailableError(
