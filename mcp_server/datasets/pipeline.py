@@ -230,7 +230,8 @@ class Captioner:
         return {
             "path": item.path, "sha256": sha256,
             "width": image.width if image is not None else None, "height": image.height if image is not None else None,
-            "model": spec.model, "adapter": spec.adapter, "task": spec.kind, "question": spec.question, "options": spec.options_json,
+            "model": spec.model, "adapter": spec.adapter, "task": spec.kind, "question": spec.question,
+            "options": spec.options_json,
             "captions": None, "answer": None, "embedding": None, "error": None,
             "time": datetime.now(UTC), **values,
         }
