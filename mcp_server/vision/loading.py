@@ -108,10 +108,11 @@ def family_of(config: dict) -> str | None:
     return FAMILIES.get(str(config.get("model_type")))
 
 
-def load_model(name: str, spec: ModelSpec, device: str, dtype: torch.dtype,
-               adapters: dict[str, AdapterSpec] | None = None) -> VisionBackend:
-    """Load a checkpoint once, with the adapters declared on it; any failure becomes one line naming the model and
-    the fix (an adapter's failure is its own: see vision/adapters.py)."""
+def checkpoint_config(name: str, spec: ModelSpec):
+    """The checkpoint's ``PretrainedConfig``, without its weights (fetched once if online); one line when missing.
+
+    What ``load_model`` reads first; a job that loads its models elsewhere (on Ray actors) checks them with it.
+    """
     from transformers import AutoConfig
 
     quiet_libraries()
@@ -120,9 +121,16 @@ def load_model(name: str, spec: ModelSpec, device: str, dtype: torch.dtype,
             f"model {name!r} ({spec.source}) is not on this machine and the Hugging Face hub ({hub.host()}) cannot "
             f"be reached: {fetch_hint(spec)}")
     try:
-        config = AutoConfig.from_pretrained(spec.source)
+        return AutoConfig.from_pretrained(spec.source)
     except (OSError, ValueError) as exc:
         raise ModelUnavailableError(f"model {name!r} ({spec.source}) is not available: {fetch_hint(spec)}") from exc
+
+
+def load_model(name: str, spec: ModelSpec, device: str, dtype: torch.dtype,
+               adapters: dict[str, AdapterSpec] | None = None) -> VisionBackend:
+    """Load a checkpoint once, with the adapters declared on it; any failure becomes one line naming the model and
+    the fix (an adapter's failure is its own: see vision/adapters.py)."""
+    config = checkpoint_config(name, spec)
     family = FAMILIES.get(config.model_type)
     if family is None:
         raise ModelUnavailableError(
