@@ -490,3 +490,11 @@ def test_every_section_anchor_exists_in_the_built_site(notes, built_site):
         ids = ids_at(built_site, notes.url(path))
         assert ids is not None, f"{path} was not built"
         assert [a for a in page.anchors if a not in ids] == [], f"{path}: anchors the site does not have"
+
+
+@pytest.mark.parametrize(("query", "first"), [
+    ("benchmark contamination", "evaluation.md"),  # the home page lists every page's topics in passing
+    ("how do I add a page to the notes", "contributing.md"),  # ...but questions about the notes still find it
+])
+def test_pages_about_the_notes_rank_below_the_topic_pages_they_mention(notes, query, first):
+    assert notes.search(query, limit=3).hits[0].path == first

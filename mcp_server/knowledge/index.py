@@ -26,6 +26,9 @@ HEADING_WEIGHT = 6.0
 BODY_WEIGHT = 1.0
 SOURCES_WEIGHT = 0.4
 SOURCES_ANCHOR = "sources"
+# Pages about the notes themselves (tag "meta": the home page's list of pages, contributing) name every topic
+# in passing; a topic's own page should come first, so their sections count for 70%.
+META_TAG, META_WEIGHT = "meta", 0.7
 
 MAX_TERMS = 32  # longer queries are cut: the tail adds latency, rarely precision
 SNIPPET_TOKENS = 24
@@ -78,6 +81,7 @@ class NotesIndex:
         if not fts5_available():
             raise AiNotesError("this Python's SQLite lacks FTS5, which notes search needs; use a Python built with it")
         self._sections: list[Section] = []
+        self._weights: list[float] = []
         # One connection shared by all threads; the lock serialises access, and a search takes
         # about a millisecond, so readers barely wait on each other.
         self._lock = threading.Lock()
@@ -93,6 +97,7 @@ class NotesIndex:
         for page in pages:
             for section in page.sections:
                 self._sections.append(section)
+                self._weights.append(META_WEIGHT if META_TAG in page.tags else 1.0)
                 rowid = len(self._sections)
                 body = plain_text(section.own_markdown)
                 if section.anchor is None:  # the introduction also carries the page's one-line summary
@@ -121,7 +126,8 @@ class NotesIndex:
             "SELECT rowid, snippet(sections, 2, '**', '**', '…', :n) || snippet(sections, 3, '**', '**', '…', :n),"
             " rank FROM sections WHERE sections MATCH :match"
         )
-        params: dict[str, object] = {"n": SNIPPET_TOKENS, "match": match, "limit": limit}
+        # More rows than asked for: weighting can lift a row from below the cut.
+        params: dict[str, object] = {"n": SNIPPET_TOKENS, "match": match, "limit": max(3 * limit, 20)}
         if tags:
             names = [f":tag{i}" for i in range(len(tags))]
             sql += f" AND rowid IN (SELECT section FROM section_tags WHERE tag IN ({', '.join(names)}))"
@@ -130,7 +136,9 @@ class NotesIndex:
         with self._lock:
             rows = self._db.execute(sql, params).fetchall()
         # bm25() is negative, more negative is better; flip it so a caller reads "higher is better".
-        return [Match(self._sections[i - 1], text or self._opening(i), round(-rank, 4)) for i, text, rank in rows]
+        found = [Match(self._sections[i - 1], text or self._opening(i), round(-rank * self._weights[i - 1], 4))
+                 for i, text, rank in rows]
+        return sorted(found, key=lambda m: -m.score)[:limit]
 
     def _opening(self, rowid: int) -> str:
         """The section's first words: the snippet when the query matched only the title or a heading."""

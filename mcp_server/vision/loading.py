@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..config import ModelSpec
+from ..config import AdapterSpec, ModelSpec
 from ..errors import ConfigError, ModelUnavailableError
 from . import hub
 
@@ -145,8 +145,11 @@ def check_memory(name: str, spec: ModelSpec, device: str, dtype: torch.dtype) ->
         f"({parameters / 1e9:.2f}B parameters) but {memory.gigabytes(available)} is available {where}; {advice}")
 
 
-def load_model(name: str, spec: ModelSpec, device: str, dtype: torch.dtype) -> VisionBackend:
-    """Load a checkpoint once; any failure becomes one line naming the model and the fix."""
+def checkpoint_config(name: str, spec: ModelSpec):
+    """The checkpoint's ``PretrainedConfig``, without its weights (fetched once if online); one line when missing.
+
+    What ``load_model`` reads first; a job that loads its models elsewhere (on Ray actors) checks them with it.
+    """
     from transformers import AutoConfig
 
     quiet_libraries()
@@ -155,9 +158,16 @@ def load_model(name: str, spec: ModelSpec, device: str, dtype: torch.dtype) -> V
             f"model {name!r} ({spec.source}) is not on this machine and the Hugging Face hub ({hub.host()}) cannot "
             f"be reached: {fetch_hint(spec)}")
     try:
-        config = AutoConfig.from_pretrained(spec.source)
+        return AutoConfig.from_pretrained(spec.source)
     except (OSError, ValueError) as exc:
         raise ModelUnavailableError(f"model {name!r} ({spec.source}) is not available: {fetch_hint(spec)}") from exc
+
+
+def load_model(name: str, spec: ModelSpec, device: str, dtype: torch.dtype,
+               adapters: dict[str, AdapterSpec] | None = None) -> VisionBackend:
+    """Load a checkpoint once, with the adapters declared on it; any failure becomes one line naming the model and
+    the fix (an adapter's failure is its own: see vision/adapters.py)."""
+    config = checkpoint_config(name, spec)
     family = FAMILIES.get(config.model_type)
     if family is None:
         raise ModelUnavailableError(
@@ -191,6 +201,10 @@ def load_model(name: str, spec: ModelSpec, device: str, dtype: torch.dtype) -> V
 
     try:
         loaded = family_class.load(spec.source, architecture, device, dtype)
+        if adapters:  # before packing: PEFT wraps plain linear layers
+            from .adapters import Adapters
+
+            loaded.adapters = Adapters(loaded, name, spec.source, adapters)
         if can_pack(device, dtype):
             pack_linears(loaded.model, keep_weights_in=getattr(loaded, "differentiable", list)())
         return loaded
