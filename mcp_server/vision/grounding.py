@@ -166,10 +166,16 @@ def _fit(long_side: int) -> int:
 
 
 def png(picture: Image.Image) -> bytes:
-    """A small PNG: a 256-colour palette (large image results break some clients), fewer colours if needed."""
+    """A small PNG: a 256-colour palette (large image results break some clients), fewer colours if needed.
+
+    The palette is chosen by median cut on a quarter-size copy and then applied to every pixel: median cut on the
+    whole picture took about 300 ms, most of an explanation's time, for the same look (fast octree, the other quick
+    method, bands smooth gradients into blocks)."""
+    small = picture.resize((max(1, picture.width // 4), max(1, picture.height // 4)), Image.Resampling.BILINEAR)
     for colours in (256, 128, 64, 32):
         buffer = io.BytesIO()
-        picture.quantize(colours, method=Image.Quantize.MEDIANCUT).save(buffer, "PNG", optimize=True)
+        palette = small.quantize(colours, method=Image.Quantize.MEDIANCUT)
+        picture.quantize(palette=palette, dither=Image.Dither.NONE).save(buffer, "PNG", optimize=True)
         if buffer.tell() <= MAX_PNG_BYTES:
             return buffer.getvalue()
     return buffer.getvalue()
