@@ -174,7 +174,9 @@ def test_serve_http_ray_joins_a_cluster_and_answers_as_in_process(ray_instance, 
         assert "cli-blip-base" in _applications()
     finally:
         stop(proc)
-    assert proc.returncode == 0, log.read_text()
+    # SIGTERM ends it as it ends `serve --http` without Ray: uvicorn shuts down (the services close), then the
+    # signal's default action; Ray's own handler (exit status 15) is not left in its place, nor a SIGKILL needed.
+    assert proc.returncode == -signal.SIGTERM, log.read_text()
     assert "cli-blip-base" not in _applications()  # the server deletes what it deployed
     assert "ai-notes-blip-base" in _applications()
 
@@ -260,16 +262,18 @@ def test_ray_errors_become_one_retryable_line():
 
 def test_a_replica_killed_during_a_load_is_replaced_and_its_calls_end_with_one_retryable_line(remote, local,
                                                                                               image_paths):
-    pid = remote.vision.stats("blip-base")["pid"]
-    # Long enough (several batches of 8, 8 beams, 40 tokens) that the replica dies with calls in hand.
+    before = remote.vision.stats("blip-base")
+    # Several batches of 8 beams and 40 tokens: the replica is killed once more than one batch has reached it, so it
+    # dies with calls in hand however fast the machine is.
     heavy = {"max_new_tokens": 40, "min_new_tokens": 40, "num_beams": 8}
     calls = [("caption_image", {"image": image_paths[i % 4], **heavy}) for i in range(24)]
 
     async def load_and_kill():
         async with Client(create_server(remote.settings, services=remote)) as client:
             pending = [asyncio.ensure_future(client.call_tool(*call)) for call in calls]
-            await asyncio.sleep(1.5)
-            os.kill(pid, signal.SIGKILL)
+            while (await asyncio.to_thread(remote.vision.stats, "blip-base"))["calls"] - before["calls"] <= 8:
+                await asyncio.sleep(0.05)
+            os.kill(before["pid"], signal.SIGKILL)
             return await asyncio.gather(*pending)
 
     results = asyncio.run(load_and_kill())
@@ -282,10 +286,10 @@ def test_a_replica_killed_during_a_load_is_replaced_and_its_calls_end_with_one_r
 
     probe = ("caption_image", {"image": image_paths[0], "max_new_tokens": 8, "num_beams": 1})
     deadline = time.monotonic() + 180
-    while (outcome := _outcome(asyncio.run(_call(remote, [probe]))[0]))[0] == "error":
+    while isinstance(outcome := _outcome(asyncio.run(_call(remote, [probe]))[0]), tuple):
         assert "retry" in outcome[1] and "\n" not in outcome[1]  # until the new replica serves: retryable lines
         assert time.monotonic() < deadline, "the replica was not replaced"
         time.sleep(1)
     later = asyncio.run(_call(remote, calls[:4]))
     assert [_outcome(r) for r in later] == expected
-    assert remote.vision.stats("blip-base")["pid"] != pid
+    assert remote.vision.stats("blip-base")["pid"] != before["pid"]

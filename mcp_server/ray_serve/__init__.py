@@ -15,6 +15,8 @@ Ray is an optional extra (``pip install 'ai-notes-mcp[ray]'``): nothing here imp
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 
 from ..errors import ServerError
 
@@ -37,11 +39,18 @@ def connect(address: str | None) -> None:
     from ray import serve
 
     if not ray.is_initialized():
+        main = threading.current_thread() is threading.main_thread()
+        sigterm = signal.getsignal(signal.SIGTERM) if main else None
         try:
             ray.init(address=address or None, logging_level=logging.WARNING, include_dashboard=False)
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise ServerError(f"cannot start or reach Ray at {address or 'a local instance'} "
                               f"({' '.join(str(exc).split())[:160]}); check --ray ADDRESS") from exc
+        finally:
+            # ray.init replaces SIGTERM's handler with sys.exit(15); the server's own shutdown (uvicorn's: close the
+            # services, which deletes the deployments) must stay what SIGTERM does, as without --ray.
+            if sigterm is not None:
+                signal.signal(signal.SIGTERM, sigterm)
     # Ray's router warns once per call that was on a lost replica; the caller gets its own line (remote.py).
     logging.getLogger("ray.serve").setLevel(logging.ERROR)
     serve.start(proxy_location="Disabled", logging_config={"log_level": "WARNING", "enable_access_log": False})
