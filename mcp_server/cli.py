@@ -6,6 +6,7 @@
     ai-notes-mcp caption IMAGE... [options]   ai-notes-mcp ask IMAGE QUESTION   ai-notes-mcp match IMAGE TEXT...
     ai-notes-mcp explain IMAGE TEXT           ai-notes-mcp explain-caption IMAGE [--caption C]
     ai-notes-mcp models                       ai-notes-mcp notes search QUERY   ai-notes-mcp notes read REF
+    ai-notes-mcp finetune --data DATA --out DIR [--model NAME] [--task caption|vqa] [--resume] [options]
 
 ``--json`` prints exactly what the matching tool returns as structured content. Option flags, their help and
 their bounds come from the same option models and argument types as the tools' schemas. Bad input: one line
@@ -32,6 +33,7 @@ from .errors import AiNotesError, BadInputError
 from .image_index.options import DEFAULT_HITS, Hits, Match, MinScore, Threshold, WithCaptions
 from .image_prompt import PromptMode
 from .knowledge.options import DEFAULT_SEARCH_LIMIT, SearchLimit
+from .training.options import FinetuneOptions
 from .vision.options import AnswerOptions, CaptionOptions, ExplainText, MatchMethod, Method
 
 if TYPE_CHECKING:
@@ -151,6 +153,20 @@ def build_parser() -> argparse.ArgumentParser:
                         help=help_text(field_info(PromptMode), default="classic"))
 
     sub.add_parser("models", parents=[common, output], help="list the configured models and their status")
+
+    tune = sub.add_parser("finetune", parents=[common, output],
+                          help="train a LoRA adapter on a model's text side (image encoder frozen)",
+                          description="Train a LoRA adapter on the text side of a configured BLIP or BLIP-2 model, "
+                                      "its image encoder frozen and each image encoded once; serve it by name from "
+                                      "the settings' adapters section. What to decide: notes/small-models.md"
+                                      "#lora-vision-language.")
+    tune.add_argument("--data", required=True, metavar="DATA",
+                      help="a folder of images with .txt captions beside them, or a .jsonl / .csv file of "
+                           "image,caption or image,question,answer rows")
+    tune.add_argument("--out", required=True, metavar="DIR", help="the adapter folder to write (checkpoints inside)")
+    tune.add_argument("--model", help="configured base model (default: the task's default model)")
+    tune.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    add_option_flags(tune, FinetuneOptions)
 
     notes = sub.add_parser("notes", parents=[common], help="search and read the AI notes")
     notes_sub = notes.add_subparsers(dest="notes_command", parser_class=_Parser, required=True)
@@ -347,7 +363,28 @@ def cmd_notes(services: Services, args) -> int:
     return 0
 
 
+def cmd_finetune(services: Services, args) -> int:
+    from .training.finetune import finetune
+
+    options = options_from(args, FinetuneOptions)
+    try:
+        result = finetune(services.settings, data=args.data, out=args.out, model=args.model, options=options,
+                          resume=args.resume, progress=True)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; finished epochs are checkpointed in {args.out}: run the same command with "
+              "--resume to continue", file=sys.stderr)
+        return 130
+    losses = f"train loss {result.train_loss[-1]:.4f}" if result.train_loss else "no epoch to run"
+    if result.validation_loss:
+        losses += f", validation loss {result.validation_loss[-1]:.4f}"
+    human = (f"adapter for {result.model} ({result.task}) in {result.out}: {result.epochs} epochs, {losses}; "
+             f"{result.trainable_params:,} trainable parameters ({result.trainable_share:.2%} of the model)\n"
+             f"serve it by name with this in the settings:\n  {result.serve}")
+    _print(result, args.json, human)
+    return 0
+
+
 COMMANDS = {"caption": cmd_caption, "ask": cmd_ask, "match": cmd_match, "explain": cmd_explain,
             "explain-caption": cmd_explain_caption, "index": cmd_index, "search": cmd_search, "dupes": cmd_dupes,
-            "prompt": cmd_prompt, "models": cmd_models, "notes": cmd_notes}
+            "prompt": cmd_prompt, "models": cmd_models, "notes": cmd_notes, "finetune": cmd_finetune}
 

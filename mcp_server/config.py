@@ -40,6 +40,15 @@ DEFAULT_MODELS: dict[str, ModelSpec] = {
 }
 
 
+class AdapterSpec(_Strict):
+    """A LoRA adapter served by name on its base model's engine (see ``ai-notes-mcp finetune``)."""
+
+    base: str = Field(min_length=1, description="The configured model (a name under models) it was trained on.")
+    path: str = Field(min_length=1, description="The adapter's folder, as `ai-notes-mcp finetune --out` wrote it.")
+    tasks: list[Literal["caption", "vqa"]] | None = Field(
+        None, min_length=1, description="What it is used for; default: the base model's captioning and VQA tasks.")
+
+
 class Defaults(_Strict):
     caption: str = "blip-base"
     vqa: str = "blip-vqa"
@@ -140,6 +149,7 @@ class Http(_Strict):
 
 class Settings(_Strict):
     models: dict[str, ModelSpec] = Field(default_factory=lambda: dict(DEFAULT_MODELS))
+    adapters: dict[str, AdapterSpec] = Field(default_factory=dict)
     defaults: Defaults = Field(default_factory=Defaults)
     device: str = "auto"
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
@@ -169,14 +179,30 @@ class Settings(_Strict):
         return models
 
     @model_validator(mode="after")
+    def _adapters_fit(self) -> Settings:
+        for name, adapter in self.adapters.items():
+            if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", name):
+                raise ValueError(f"adapter name {name!r} must be letters, digits, '.', '_' or '-'")
+            if name in self.models:
+                raise ValueError(f"adapter {name!r} has the name of a model; give it a name of its own")
+            base = self.models.get(adapter.base)
+            if base is None:
+                raise ValueError(f"adapters.{name}.base names {adapter.base!r}, which is not in models "
+                                 f"({', '.join(self.models)})")
+            able = [t for t in base.tasks if t != "match"]
+            if not able or not set(adapter.tasks or able) <= set(able):
+                raise ValueError(f"adapter {name!r} cannot do {adapter.tasks or ['caption', 'vqa']} on model "
+                                 f"{adapter.base!r}, whose tasks are {base.tasks}; adapters caption or answer")
+        return self
+
+    @model_validator(mode="after")
     def _defaults_exist(self) -> Settings:
         for task in TASKS:
             name = getattr(self.defaults, task)
-            spec = self.models.get(name)
-            if spec is None:
+            if name not in self.models and name not in self.adapters:
                 raise ValueError(f"defaults.{task} names {name!r}, which is not in models ({', '.join(self.models)})")
-            if task not in spec.tasks:
-                raise ValueError(f"defaults.{task} names {name!r}, whose tasks are {spec.tasks}")
+            if task not in self.tasks_of(name):
+                raise ValueError(f"defaults.{task} names {name!r}, whose tasks are {self.tasks_of(name)}")
         return self
 
     @model_validator(mode="after")
@@ -192,14 +218,25 @@ class Settings(_Strict):
                                  "batch; raise it")
         return self
 
+    def tasks_of(self, name: str) -> list[str]:
+        """What a configured model or adapter does."""
+        if name in self.adapters:
+            adapter = self.adapters[name]
+            return list(adapter.tasks or [t for t in self.models[adapter.base].tasks if t != "match"])
+        return list(self.models[name].tasks)
+
+    def base_of(self, name: str) -> str:
+        """The model that runs ``name``: an adapter's base model, or the model itself."""
+        return self.adapters[name].base if name in self.adapters else name
+
     def model_for(self, task: Task, name: str | None) -> str:
-        """The configured model name to use for ``task``; a clear error for a bad name."""
+        """The configured model or adapter name to use for ``task``; a clear error for a bad name."""
         chosen = name or getattr(self.defaults, task)
-        spec = self.models.get(chosen)
-        if spec is None:
-            raise BadInputError(f"unknown model {chosen!r}; choose one of: {', '.join(self.models)}")
-        if task not in spec.tasks:
-            able = [n for n, s in self.models.items() if task in s.tasks]
+        if chosen not in self.models and chosen not in self.adapters:
+            names = [*self.models, *self.adapters]
+            raise BadInputError(f"unknown model {chosen!r}; choose one of: {', '.join(names)}")
+        if task not in self.tasks_of(chosen):
+            able = [n for n in [*self.models, *self.adapters] if task in self.tasks_of(n)]
             raise BadInputError(f"model {chosen!r} does not do {task}; models that do: {', '.join(able) or 'none'}")
         return chosen
 
@@ -254,7 +291,14 @@ def _apply_env(data: dict[str, Any], env: dict[str, str] | os._Environ[str]) -> 
 
 
 def _resolve_local_sources(data: dict[str, Any], base_dir: Path) -> dict[str, Any]:
-    """A relative ``source`` that names an existing folder is read relative to the config file."""
+    """A relative ``source`` that names an existing folder, and an adapter's relative ``path``, are read relative to
+    the config file."""
+    adapters = data.get("adapters")
+    if isinstance(adapters, dict):
+        data = {**data, "adapters": {
+            name: {**spec, "path": str((base_dir / spec["path"]).expanduser().resolve())}
+            if isinstance(spec, dict) and isinstance(spec.get("path"), str) else spec
+            for name, spec in adapters.items()}}
     models = data.get("models")
     if not isinstance(models, dict):
         return data

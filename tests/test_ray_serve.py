@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 
 import pytest
 from mcp import Client
@@ -43,8 +44,33 @@ def ray_instance():
 
 
 @pytest.fixture(scope="module")
-def ray_settings(tiny_config):
-    return load_settings(tiny_config, environ={"AI_NOTES_MCP_DTYPE": "float32", "AI_NOTES_MCP_RAY_SERVE": RAY_SETTINGS})
+def lora(tiny_dir, tmp_path_factory) -> str:
+    """A LoRA adapter of blip-base with random (non-zero) weights on the text side: it changes the captions, and
+    makes one in a few seconds where training would take longer (training is test_adapters' subject)."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import BlipForConditionalGeneration
+
+    from mcp_server.training.targets import target_modules
+
+    torch.manual_seed(0)
+    model = BlipForConditionalGeneration.from_pretrained(tiny_dir / "blip-caption")
+    config = LoraConfig(r=4, lora_alpha=16, init_lora_weights=False,
+                        target_modules=target_modules(model, "blip", "caption", "attention"))
+    out = tmp_path_factory.mktemp("lora") / "shapes"
+    with warnings.catch_warnings():  # PEFT asks transformers 5 a deprecated question; nothing of ours
+        warnings.simplefilter("ignore", FutureWarning)
+        get_peft_model(model, config).save_pretrained(out)
+    return str(out)
+
+
+@pytest.fixture(scope="module")
+def ray_settings(tiny_config, lora, tmp_path_factory):
+    # Two adapters on blip-base: one that loads and one whose folder holds none (its own one line, in both servers).
+    empty = tmp_path_factory.mktemp("no-adapter")
+    adapters = f"{{shapes: {{base: blip-base, path: '{lora}'}}, broken: {{base: blip-base, path: '{empty}'}}}}"
+    return load_settings(tiny_config, environ={"AI_NOTES_MCP_DTYPE": "float32", "AI_NOTES_MCP_RAY_SERVE": RAY_SETTINGS,
+                                               "AI_NOTES_MCP_ADAPTERS": adapters})
 
 
 @pytest.fixture(scope="module")
@@ -127,6 +153,24 @@ def test_16_concurrent_calls_are_all_answered_and_batched(remote, local, image_p
     assert sum(size * count for size, count in sizes.items()) == 16  # every call went through @serve.batch
     assert max(size for size, count in sizes.items() if count) > 1  # and they met in batches
     assert after["engine_batches"] - before["engine_batches"] < 16
+
+
+def test_adapters_are_served_by_name_from_their_base_models_replicas(remote, local, image_paths):
+    options = {"max_new_tokens": 8, "num_beams": 1}
+    calls = [("caption_image", {"image": image_paths[i % 2], "model": model, **options})
+             for i, model in enumerate(["shapes", "blip-base", "shapes", "blip-base", "broken"])]
+    before = remote.vision.stats("blip-base")
+    over_ray = [_outcome(r) for r in asyncio.run(_call(remote, calls))]
+    after = remote.vision.stats("blip-base")
+    assert over_ray == [_outcome(r) for r in asyncio.run(_call(local, calls))]
+    assert over_ray[0]["model"] == "shapes" and over_ray[0]["captions"] != over_ray[1]["captions"]  # it was applied
+    assert over_ray[4] == ("error", f"adapter 'broken' ({local.settings.adapters['broken'].path}) is not an adapter "
+                                    "folder (no adapter_config.json); train one with `ai-notes-mcp finetune --model "
+                                    f"blip-base --out {local.settings.adapters['broken'].path}` or fix "
+                                    "adapters.broken.path")
+    assert after["calls"] - before["calls"] == 4  # the broken adapter never left the front
+    models = {m.name: m for m in remote.vision.list_models().models}
+    assert (models["shapes"].status, models["broken"].status) == ("loaded", "failed")
 
 
 def test_text_embeddings_for_the_image_index_come_from_the_replica(remote, local):
@@ -226,7 +270,7 @@ def test_ray_serve_settings_size_each_model_and_refuse_what_cannot_work(tiny_con
     assert (default.num_cpus, default.num_gpus, default.autoscaling, default.replicas) == (2, 0, None, 1)
     for value, message in [
         ("{models: {blip-x: {num_gpus: 1}}}", "ray_serve.models names 'blip-x', which is not in models (blip-base, "
-                                              "blip-vqa, blip-itm, blip2-opt, blip2-itm)"),
+                                              "blip-vqa, blip-itm, blip2-opt, blip2-itm, blip2-mt0)"),
         ("{models: {blip-base: {gpus: 1}}}", "unknown setting 'ray_serve.models.blip-base.gpus'; allowed here: "
                                              "replicas, autoscaling, num_cpus, num_gpus, max_ongoing_requests"),
         ("{max_ongoing_requests: 4}", "ray_serve max_ongoing_requests (4) for model 'blip-base' is below "

@@ -472,7 +472,8 @@ def test_bfloat16_runs_every_task(settings, image_paths):
 @pytest.mark.parametrize("name, cls", [("blip-base", "BlipForConditionalGeneration"),
                                        ("blip-vqa", "BlipForQuestionAnswering"),
                                        ("blip-itm", "BlipForImageTextRetrieval"),
-                                       ("blip2-opt", "Blip2ForConditionalGeneration")])
+                                       ("blip2-opt", "Blip2ForConditionalGeneration"),
+                                       ("blip2-mt0", "Blip2ForConditionalGeneration")])
 def test_packed_bf16_linears_give_the_plain_layers_results(settings, image_paths, name, cls):
     source = settings.models[name].source
     plain = getattr(transformers, cls).from_pretrained(source, dtype=torch.bfloat16).eval()
@@ -484,7 +485,7 @@ def test_packed_bf16_linears_give_the_plain_layers_results(settings, image_paths
     assert pack_linears(packed) > 0
     assert not any(type(m) is torch.nn.Linear for m in packed.modules())
     processor = transformers.AutoProcessor.from_pretrained(source)
-    family = Blip2Backend if name == "blip2-opt" else BlipBackend
+    family = Blip2Backend if name.startswith("blip2") else BlipBackend
     ours, theirs = family(packed, processor), family(plain, processor)
     pixels = torch.stack([ours.preprocess(Image.open(p).convert("RGB")) for p in image_paths])
     with torch.inference_mode():

@@ -2,7 +2,8 @@
 
     python tools/make_tiny_models.py OUT_DIR [--size tiny|base]
 
-OUT_DIR gets one folder per task (blip-caption, blip-vqa, blip-itm, blip2-opt), each holding what a hub
+OUT_DIR gets one folder per task (blip-caption, blip-vqa, blip-itm, blip2-opt, and blip2-mt0: BLIP-2 with a
+multilingual encoder-decoder language model, as mBLIP's), each holding what a hub
 checkpoint holds (config.json, safetensors weights, tokenizer and processor files), and OUT_DIR/config.yaml
 naming them as models. Everything loads through the same ``from_pretrained`` path as real checkpoints.
 
@@ -32,6 +33,13 @@ bottom left right inside outside under over background foreground close up view 
 """.split()  # noqa: SIM905 - a word list reads better as prose
 
 SPECIALS_BERT = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+
+# Words in other languages for the multilingual (mT0-style) vocabulary; its characters cover Latin scripts with
+# their accents, so any such text can be written, and a few CJK characters.
+WORDS_OTHER = """ein eine der die das ist was welche farbe rot rotes grün grünes blau blaues gelb gelbes bild foto hund
+katze auf dem mit un une le la est quelle couleur rouge vert bleu jaune chien chat carré sur el los es qué color rojo
+verde azul amarillo perro gato cuadrado sobre foto imagen 赤 青 緑 黄 色 犬 猫 写真 の は です 何
+""".split()  # noqa: SIM905
 
 
 def build_bert_vocab(vocab_size: int) -> dict[str, int]:
@@ -73,6 +81,20 @@ def opt_tokenizer(vocab_size: int):
     return tokenizer
 
 
+def mt5_tokenizer():
+    """A SentencePiece-style Unigram tokenizer shaped like mT5's (<pad>=0, </s>=1, <unk>=2, cased pieces), with
+    whole-word pieces for WORDS and WORDS_OTHER and single characters as the fallback that any Latin text needs."""
+    from transformers import T5Tokenizer
+
+    pieces = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("\u2581", -2.0)]
+    pieces += [("\u2581" + w, -4.0) for w in dict.fromkeys(WORDS + WORDS_OTHER)]
+    letters = string.ascii_letters + string.digits + string.punctuation + "äöüßàâçéèêëîïôùûÿñáíóúÄÖÜÉÀÇ"
+    pieces += [(c, -8.0) for c in dict.fromkeys(letters + "".join(w for w in WORDS_OTHER if not w.isascii()))]
+    tokenizer = T5Tokenizer(vocab=pieces, extra_ids=0)
+    tokenizer.add_tokens(["<image>"], special_tokens=True)
+    return tokenizer
+
+
 def blip_config(size: str, tokenizer):
     from transformers import BlipConfig
 
@@ -103,6 +125,26 @@ def make_images_matter(model) -> None:
                 param.mul_(10.0)
 
 
+def make_words_learnable(model) -> None:
+    """Scale up the layer norm in front of the output layer that shares the word embeddings (BLIP's text decoder,
+    OPT): at the default init (std 0.02) those embeddings keep a tiny model's logits within a fraction of a unit
+    whatever its hidden state, so no adapter, and not even full fine-tuning of its linear layers, could make it
+    write a chosen caption (a trained checkpoint can). Scaling the norm scales every logit alike: greedy outputs
+    stay the same, the inputs' embeddings are untouched."""
+    import torch
+
+    decoder = getattr(model, "text_decoder", None)
+    if decoder is not None:
+        norm = decoder.cls.predictions.transform.LayerNorm
+    elif getattr(model.config.text_config, "model_type", None) == "opt":
+        norm = model.language_model.model.decoder.final_layer_norm
+    else:
+        return
+    with torch.no_grad():
+        norm.weight.mul_(15.0)
+        norm.bias.mul_(15.0)
+
+
 def save_blip(folder: Path, model_class: str, size: str) -> None:
     import torch
     import transformers
@@ -114,33 +156,54 @@ def save_blip(folder: Path, model_class: str, size: str) -> None:
     torch.manual_seed(0)
     model = getattr(transformers, model_class)(config).eval()
     make_images_matter(model)
+    if size == "tiny":
+        make_words_learnable(model)
     model.save_pretrained(folder)
     image_processor = BlipImageProcessor(size={"height": image_size, "width": image_size})
     BlipProcessor(image_processor=image_processor, tokenizer=tokenizer).save_pretrained(folder)
 
 
-def save_blip2(folder: Path) -> None:
+def save_blip2(folder: Path, language_model: str = "opt") -> None:
+    """BLIP-2 with a decoder-only OPT language model (as Salesforce/blip2-opt-*), or with an encoder-decoder mT5
+    one ("mt0": as mBLIP's Gregor/mblip-mt0-xl, whose language model is mT0, an instruction-tuned mT5)."""
     import torch
     from transformers import Blip2Config, Blip2ForConditionalGeneration, Blip2Processor, BlipImageProcessor
 
     folder.mkdir(parents=True, exist_ok=True)
-    tokenizer = opt_tokenizer(600)
     num_query_tokens = 8
+    if language_model == "mt0":
+        tokenizer = mt5_tokenizer()
+        text_config = dict(model_type="mt5", d_model=32, d_kv=16, d_ff=64, num_layers=2, num_decoder_layers=2,
+                           num_heads=2, vocab_size=len(tokenizer), feed_forward_proj="gated-gelu", dropout_rate=0.0,
+                           tie_word_embeddings=False, decoder_start_token_id=tokenizer.pad_token_id,
+                           eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+    else:
+        tokenizer = opt_tokenizer(600)
+        text_config = dict(model_type="opt", hidden_size=32, ffn_dim=64, num_hidden_layers=2, num_attention_heads=2,
+                           word_embed_proj_dim=32, dropout=0.0, attention_dropout=0.0, vocab_size=len(tokenizer),
+                           max_position_embeddings=256, bos_token_id=tokenizer.bos_token_id,
+                           eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
     config = Blip2Config(
         vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
                            image_size=32, patch_size=8, initializer_range=0.02),
         qformer_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
-                            encoder_hidden_size=32, vocab_size=128, cross_attention_frequency=1),
-        text_config=dict(model_type="opt", hidden_size=32, ffn_dim=64, num_hidden_layers=2, num_attention_heads=2,
-                         word_embed_proj_dim=32, vocab_size=len(tokenizer), max_position_embeddings=256,
-                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-                         pad_token_id=tokenizer.pad_token_id),
+                            encoder_hidden_size=32, vocab_size=128, cross_attention_frequency=1,
+                            hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0),
+        text_config=text_config,
         num_query_tokens=num_query_tokens,
         image_token_index=tokenizer.convert_tokens_to_ids("<image>"),
     )
+    # No dropout: at this size, the language models' 10% dropout keeps even full fine-tuning from memorising the
+    # few captions that the adapter tests train on (it changes nothing at inference).
     torch.manual_seed(0)
     model = Blip2ForConditionalGeneration(config).eval()
     make_images_matter(model)
+    make_words_learnable(model)
+    if language_model == "mt0":  # the same for the encoder-decoder: its decoder must listen to the image's queries
+        with torch.no_grad():
+            for name, param in model.named_parameters():
+                if ("EncDecAttention" in name or "language_projection" in name) and param.dim() == 2:
+                    param.mul_(5.0)
     model.save_pretrained(folder)
     image_processor = BlipImageProcessor(size={"height": 32, "width": 32},
                                          image_mean=[0.48145466, 0.4578275, 0.40821073],
@@ -219,7 +282,11 @@ CHECKPOINTS = {  # folder -> (how to build it, the model entry of config.yaml)
     "blip-itm": ("BlipForImageTextRetrieval", {"name": "blip-itm", "tasks": ["match"]}),
     "blip2-opt": ("Blip2ForConditionalGeneration", {"name": "blip2-opt", "tasks": ["caption", "vqa"]}),
     "blip2-itm": ("Blip2ForImageTextRetrieval", {"name": "blip2-itm", "tasks": ["match"]}),
+    "blip2-mt0": ("Blip2ForConditionalGeneration", {"name": "blip2-mt0", "tasks": ["caption", "vqa"]}),
 }
+
+
+REVISION = 3  # bumped when the checkpoints change, so that folders written before are rebuilt
 
 
 def make(out_dir: Path, size: str = "tiny") -> Path:
@@ -229,14 +296,14 @@ def make(out_dir: Path, size: str = "tiny") -> Path:
     for folder, (model_class, entry) in CHECKPOINTS.items():
         path = out_dir / folder
         stamp = path / ".complete"
-        if not (stamp.exists() and stamp.read_text() == size):
+        if not (stamp.exists() and stamp.read_text() == f"{size} {REVISION}"):
             if model_class == "Blip2ForImageTextRetrieval":
                 save_blip2_itm(path)
             elif model_class.startswith("Blip2"):
-                save_blip2(path)
+                save_blip2(path, folder.removeprefix("blip2-"))
             else:
                 save_blip(path, model_class, size)
-            stamp.write_text(size)
+            stamp.write_text(f"{size} {REVISION}")
         models[entry["name"]] = {"source": f"./{folder}", "tasks": entry["tasks"]}
     config = {
         "models": models,

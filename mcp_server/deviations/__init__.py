@@ -42,13 +42,25 @@ DEVIATIONS = (
     ),
     Deviation(
         module="onednn_packing",
-        what="bf16 nn.Linear weights reordered once for oneDNN, called through torch.ops.mkldnn._linear_pointwise",
+        what="bf16 nn.Linear weights reordered once for oneDNN, called through torch.ops.mkldnn._linear_pointwise "
+             "(the layer's weight attribute is a meta tensor with its dtype and shape, for code that reads them)",
         why="the same products about 2x faster at decoding shapes on CPUs with native bf16; these are private "
             "torch ops (what inductor's freezing pass emits), with no backward: the text side of models that "
             "explanations differentiate keeps its plain weights too",
         checked_with="torch 2.13.0 (CPU)",
         test="test_packed_bf16_linears_give_the_plain_layers_results",
         used_by="vision/loading.py (load_model)",
+    ),
+    Deviation(
+        module="peft_rows",
+        what="each row's LoRA adapter name handed to PEFT's LoRA layers by forward pre-hooks of our own, repeated "
+             "for the rows a part of the model sees (beams, returned sequences)",
+        why="PEFT documents mixed adapter batches as an argument of PeftModel.generate, which our backends do not "
+            "call: they call the model's parts, and the parts see different row counts (BLIP VQA's question "
+            "encoder one row per request, its answer decoder one per beam)",
+        checked_with="peft 0.21.2, transformers 5.24.0",
+        test="test_a_batch_mixing_two_adapters_and_the_base_equals_three_lone_calls_and_peft",
+        used_by="vision/adapters.py (Adapters), vision/engine.py (Engine._text_side)",
     ),
     Deviation(
         module="mcp_tool_errors",

@@ -39,6 +39,13 @@ class PackedLinear(torch.nn.Module):
         # An opaque oneDNN tensor, kept out of parameters and buffers: nothing saves, moves or inspects it.
         self.packed = torch.ops.mkldnn._reorder_linear_weight(linear.weight.detach())
         self.plain = linear.weight.detach() if keep_weight else None
+        self.dtype = linear.weight.dtype
+
+    @property
+    def weight(self) -> torch.Tensor:
+        """What modelling code reads of a linear's weight: its dtype and shape (mT5's feed-forward casts its input
+        to ``wo.weight.dtype``). A meta tensor, so that any arithmetic with it fails loudly."""
+        return torch.empty((self.out_features, self.in_features), dtype=self.dtype, device="meta")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.plain is not None and torch.is_grad_enabled():

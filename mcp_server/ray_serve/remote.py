@@ -111,8 +111,10 @@ class RemoteVisionService(VisionService):
     def engine(self, name: str) -> RemoteEngine:  # type: ignore[override]
         """The model's deployment, deployed on first use (blocking, up to ``ray_serve.start_timeout_s``).
 
-        One lock per model: a model whose replicas take minutes to start holds up no other model.
+        One lock per model: a model whose replicas take minutes to start holds up no other model. An adapter's
+        engine is its base model's, whose replicas hold it.
         """
+        name = self.settings.base_of(name)
         engine = self._engines.get(name)
         if engine is not None:
             return engine
@@ -165,8 +167,8 @@ class RemoteVisionService(VisionService):
             with contextlib.suppress(AiNotesError):  # reported, in one line, when a tool needs the model
                 await asyncio.to_thread(self.engine, name)
 
-        names = names or list(dict.fromkeys(self.settings.defaults.model_dump().values()))
-        await asyncio.gather(*(one(name) for name in names))
+        names = names or list(self.settings.defaults.model_dump().values())
+        await asyncio.gather(*(one(name) for name in dict.fromkeys(map(self.settings.base_of, names))))
 
     def close(self) -> None:
         """Delete the deployments this server made (their replicas and whatever they hold) and stop the bridge."""

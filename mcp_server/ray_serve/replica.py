@@ -9,8 +9,12 @@ are the same. The engine's own wait is 0 here: Serve has waited already. Results
 values, ``(result, None)`` or ``(None, error)``: an ``AiNotesError`` line the front raises as it is.
 
 Loading follows ``VisionService.engine`` (device and dtype resolved on the replica's node, so a replica given a GPU
-uses it). A checkpoint that cannot be loaded does not fail the replica (Serve would restart it over and over):
-every call answers with that one line, as the server does in one process, and the front redeploys on the next try.
+uses it), with the LoRA adapters declared on the model: every replica holds them all, so calls naming different
+adapters (or none) still meet in one batch, each row through its own, as in one process. (Serve's
+``@serve.multiplexed`` would route by adapter but split batches by it; adapters are small enough to load everywhere.)
+
+A checkpoint that cannot be loaded does not fail the replica (Serve would restart it over and over): every call
+answers with that one line, as the server does in one process, and the front redeploys on the next try.
 
 The batch sizes that Serve formed, the engine's batches and the replica's process id are in ``stats``.
 """
@@ -28,11 +32,13 @@ from ray import serve
 
 from ..config import Settings
 from ..errors import AiNotesError, ModelUnavailableError, ServerError
+from ..vision.adapters import Adapters
 from ..vision.engine import Request
 from ..vision.service import VisionService
 
-# What the front runs of a backend (preprocess, decode) and reads of it (family, tasks, text layers).
-CALLERS_SIDE = ("processor", "tokenizer", "tasks", "text_layers")
+# What the front runs of a backend (preprocess, decode) and reads of it (family, tasks, text layers, whether a
+# BLIP-2 language model is an encoder-decoder, which decode needs); its adapters travel as ``AdaptersSide``.
+CALLERS_SIDE = ("processor", "tokenizer", "tasks", "text_layers", "encoder_decoder")
 Outcome = tuple[Any, AiNotesError | None]
 
 
@@ -46,6 +52,17 @@ class Described:
     failure: AiNotesError | None = None
 
 
+@dataclass(frozen=True)
+class AdaptersSide:
+    """What the front reads of the adapters loaded in a replica (``vision/adapters.py``): which were loaded, and the
+    one line of each that failed, which a call naming it answers (``check``, the same code) and list_models shows."""
+
+    loaded: list[str]
+    failed: dict[str, str]
+
+    check = Adapters.check
+
+
 def callers_side(backend: Any) -> Any:
     """The backend without its weights: the same class and code, holding only the processor's files, so that the
     front prepares pixels and decodes ids exactly as the replica would. Calling the model on it fails."""
@@ -53,6 +70,9 @@ def callers_side(backend: Any) -> Any:
     for name in CALLERS_SIDE:
         if name in vars(backend):
             setattr(side, name, vars(backend)[name])
+    adapters = vars(backend).get("adapters")
+    if adapters is not None:
+        side.adapters = AdaptersSide(list(adapters.loaded), dict(adapters.failed))
     return side
 
 

@@ -123,7 +123,9 @@ async def list_models(ctx: Context) -> ModelList:
     """List the configured vision models: name, source checkpoint, tasks, family and status.
 
     status is loaded (in memory), available (on this machine, loads on first use) or missing (with a hint
-    saying how to get it). Use a name from here as the `model` argument of the vision tools.
+    saying how to get it). Rows with a `base` are LoRA adapters fine-tuned for a domain or language: they run on
+    that base model (failed: the hint says why one could not be loaded). Use a name from here as the `model`
+    argument of the vision tools.
     """
     return services(ctx).vision.list_models()
 

@@ -1,12 +1,12 @@
 """The engine: one worker thread per loaded model, fed by a bounded queue shared by every caller.
 
-A request is one image and one task. The worker takes the oldest request, waits up to ``max_wait_ms``
-for others whose task and options agree, and runs them as one batch (up to ``max_batch``); requests that
-queue while the batch's images are encoded join it before its text side runs. The vision
-side's output is kept in an LRU cache per image digest, so a second question, another caption setting or
-a match on the same image runs only the text side. Callers preprocess and decode in their own threads;
-the worker forms batches and hands each to the compute thread that all engines share (``compute.py``),
-which runs the model.
+A request is one image and one task, for the model or one of its LoRA adapters. The worker takes the oldest
+request, waits up to ``max_wait_ms`` for others whose task and options agree (whatever their adapter), and runs
+them as one batch (up to ``max_batch``); requests that queue while the batch's images are encoded join it before
+its text side runs. The vision side's output is kept in an LRU cache per image digest, so a second question,
+another caption setting, a match or an adapter on the same image runs only the text side. Callers preprocess and
+decode in their own threads; the worker forms batches and hands each to the compute thread that all engines share
+(``compute.py``), which runs the model.
 
 Results never depend on batching: every row of a batch is computed as it would be alone (see the tests).
 """
@@ -43,11 +43,14 @@ class Request:
     pixels: torch.Tensor | None = None  # None when the features were cached at submit time
     features: torch.Tensor | None = None
     payload: Any = None  # the question, or the texts to match
+    adapter: str | None = None  # a LoRA adapter loaded on this model (vision/adapters.py), or None for the model
     future: Future = field(default_factory=Future)
 
     @property
-    def key(self) -> tuple[str, Hashable]:
-        return (self.task, self.options)
+    def key(self) -> tuple[str, Hashable, str | None]:
+        # Adapters batch together, each row through its own (it changes only the text side); explanations, which
+        # run row by row, keep to one adapter per batch.
+        return (self.task, self.options, self.adapter if self.task in GRADIENT_TASKS else None)
 
 
 class FeatureCache:
@@ -199,8 +202,9 @@ class Engine:
             if batch[0].task not in GRADIENT_TASKS:
                 return self._text_side(batch, features)
         # Explanations take gradients through the text side: outside inference mode, from a plain copy of the
-        # (cached) vision features, which never need a gradient themselves.
-        return self._text_side(batch, features.clone())
+        # (cached) vision features. The copy is marked as needing a gradient so that the graph exists even when no
+        # weight of the model does (PEFT freezes every base weight when it loads an adapter).
+        return self._text_side(batch, features.clone().requires_grad_())
 
     def _join_late(self, batch: list[Request], features: torch.Tensor) -> torch.Tensor:
         """Let requests that queued while ``batch`` was encoded join it (in place) before its text side runs.
@@ -246,6 +250,13 @@ class Engine:
         return torch.stack([found[r.digest] for r in batch])
 
     def _text_side(self, batch: list[Request], features: torch.Tensor) -> list[Any]:
+        adapters = getattr(self.backend, "adapters", None)
+        if adapters is None:
+            return self._run_text_side(batch, features)
+        with adapters.rows([r.adapter for r in batch]):
+            return self._run_text_side(batch, features)
+
+    def _run_text_side(self, batch: list[Request], features: torch.Tensor) -> list[Any]:
         self.batches += 1
         first = batch[0]
         if first.task == "caption":

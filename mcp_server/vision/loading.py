@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..config import ModelSpec
+from ..config import AdapterSpec, ModelSpec
 from ..errors import ConfigError, ModelUnavailableError
 from . import hub
 
@@ -108,8 +108,10 @@ def family_of(config: dict) -> str | None:
     return FAMILIES.get(str(config.get("model_type")))
 
 
-def load_model(name: str, spec: ModelSpec, device: str, dtype: torch.dtype) -> VisionBackend:
-    """Load a checkpoint once; any failure becomes one line naming the model and the fix."""
+def load_model(name: str, spec: ModelSpec, device: str, dtype: torch.dtype,
+               adapters: dict[str, AdapterSpec] | None = None) -> VisionBackend:
+    """Load a checkpoint once, with the adapters declared on it; any failure becomes one line naming the model and
+    the fix (an adapter's failure is its own: see vision/adapters.py)."""
     from transformers import AutoConfig
 
     quiet_libraries()
@@ -153,6 +155,10 @@ def load_model(name: str, spec: ModelSpec, device: str, dtype: torch.dtype) -> V
 
     try:
         loaded = family_class.load(spec.source, architecture, device, dtype)
+        if adapters:  # before packing: PEFT wraps plain linear layers
+            from .adapters import Adapters
+
+            loaded.adapters = Adapters(loaded, name, spec.source, adapters)
         if can_pack(device, dtype):
             pack_linears(loaded.model, keep_weights_in=getattr(loaded, "differentiable", list)())
         return loaded

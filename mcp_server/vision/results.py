@@ -70,8 +70,11 @@ class ModelInfo(BaseModel):
     source: str
     tasks: list[str]
     family: str | None = Field(None, description="blip or blip-2, from the checkpoint's config.json.")
-    status: Literal["loaded", "available", "missing"]
-    hint: str | None = Field(None, description="How to get the checkpoint when it is missing.")
+    status: Literal["loaded", "available", "missing", "failed"] = Field(description=(
+        "loaded (in memory), available (on this machine, loads on first use), missing (with a hint saying how to get "
+        "it), failed (an adapter that could not be loaded onto its base model: the hint says why)."))
+    hint: str | None = Field(None, description="How to get the checkpoint when it is missing; why an adapter failed.")
+    base: str | None = Field(None, description="For a LoRA adapter: the model it runs on (its source is its folder).")
 
 
 class ModelList(BaseModel):

@@ -85,7 +85,9 @@ class VisionService:
         return self._device, self._dtype
 
     def engine(self, name: str) -> Engine:
-        """The loaded engine for a configured model, loading it on first use (blocking)."""
+        """The loaded engine for a configured model (an adapter's: its base model's), loading it on first use
+        (blocking) with the adapters declared on it."""
+        name = self.settings.base_of(name)
         engine = self._engines.get(name)
         if engine is not None:  # loaded models never wait for a load in progress
             return engine
@@ -99,7 +101,9 @@ class VisionService:
                 from .loading import load_model
 
                 device, dtype = self._runtime()
-                model = compute.in_passing_thread(load_model, name, self.settings.models[name], device, dtype)
+                adapters = {n: a for n, a in self.settings.adapters.items() if a.base == name}
+                model = compute.in_passing_thread(load_model, name, self.settings.models[name], device, dtype,
+                                                  adapters)
                 batching = self.settings.batching
                 engine = Engine(model, max_batch=batching.max_batch, max_wait_ms=batching.max_wait_ms,
                                 max_queue=batching.max_queue, cache_size=self.settings.cache.vision_features,
@@ -126,9 +130,30 @@ class VisionService:
                 family=family_of(config) if config else None, status=status,
                 hint=None if config is not None else fetch_hint(spec),
             ))
+        rows += [self._adapter_info(name, rows) for name in self.settings.adapters]
         device, dtype = (self._device, str(self._dtype).removeprefix("torch.")) if self._device else (
             self.settings.device, self.settings.dtype)
         return ModelList(models=rows, device=device, dtype=dtype)
+
+    def _adapter_info(self, name: str, models: list[ModelInfo]) -> ModelInfo:
+        from pathlib import Path
+
+        spec = self.settings.adapters[name]
+        base = next(m for m in models if m.name == spec.base)
+        engine = self._engines.get(spec.base)
+        adapters = getattr(engine.backend, "adapters", None) if engine else None
+        status, hint = "available", None
+        if adapters is not None and name in adapters.failed:
+            status, hint = "failed", adapters.failed[name]
+        elif adapters is not None:
+            status = "loaded"
+        elif not (Path(spec.path) / "adapter_config.json").is_file():
+            status, hint = "missing", (f"no adapter in {spec.path}; train one with `ai-notes-mcp finetune --model "
+                                       f"{spec.base} --data DATA --out {spec.path}`")
+        elif base.status == "missing":
+            status, hint = "missing", f"its base model {spec.base!r} is missing: {base.hint}"
+        return ModelInfo(name=name, source=spec.path, tasks=self.settings.tasks_of(name), family=base.family,
+                         status=status, hint=hint, base=spec.base)
 
     def close(self) -> None:
         """Stop every engine and join its worker; models load again on their next use."""
@@ -145,12 +170,14 @@ class VisionService:
 
         # The image first: a bad one is refused without loading (or even importing) a model.
         image = await asyncio.to_thread(load_image, ref, self.settings.images, local_paths=self.local_paths)
-        engine = await asyncio.to_thread(self.engine, name)
+        engine = await asyncio.to_thread(self._serving, name)
+        adapter = name if name in self.settings.adapters else None
 
         def prepare() -> Request:
             features = engine.cache.get(image.sha256)  # pinned: eviction before the batch runs cannot lose it
             pixels = None if features is not None else engine.backend.preprocess(image.image)
-            return Request(task, options, image.sha256, pixels=pixels, features=features, payload=payload)
+            return Request(task, options, image.sha256, pixels=pixels, features=features, payload=payload,
+                           adapter=adapter)
 
         future = engine.submit(await asyncio.to_thread(prepare))
         try:
@@ -162,8 +189,16 @@ class VisionService:
                 " retry, or ask for fewer tokens or beams") from None
         return image, raw
 
+    def _serving(self, name: str) -> Engine:
+        """The engine that serves ``name``; for an adapter that could not be loaded, its own one line (the base model
+        and the other adapters serve as usual)."""
+        engine = self.engine(name)
+        if name in self.settings.adapters:
+            engine.backend.adapters.check(name)
+        return engine
+
     def _cite(self, name: str, task: str) -> list[Citation]:
-        return self.citations(self._engines[name].backend.family, task)
+        return self.citations(self.engine(name).backend.family, task)
 
     # -- operations ---------------------------------------------------------------------------
 
@@ -173,7 +208,7 @@ class VisionService:
         name = self.settings.model_for("caption", model)
         start = time.perf_counter()
         loaded, ids = await self._run(name, "caption", options, image)
-        captions = await asyncio.to_thread(self._engines[name].backend.decode, ids, options.prompt)
+        captions = await asyncio.to_thread(self.engine(name).backend.decode, ids, options.prompt)
         return CaptionResult(captions=captions, model=name, image=_info(loaded),
                              elapsed_ms=_ms(start), citations=self._cite(name, "caption"))
 
@@ -184,7 +219,7 @@ class VisionService:
         options = options or CaptionOptions()
         name = self.settings.model_for("caption", model)
         start = time.perf_counter()
-        await asyncio.to_thread(self.engine, name)  # a missing model fails the whole call, once
+        await asyncio.to_thread(self._serving, name)  # a missing model (or adapter) fails the whole call, once
         done = 0
 
         async def one(ref: str) -> CaptionItem:
@@ -210,7 +245,7 @@ class VisionService:
         name = self.settings.model_for("vqa", model)
         start = time.perf_counter()
         loaded, ids = await self._run(name, "vqa", options, image, payload=question)
-        answer = (await asyncio.to_thread(self._engines[name].backend.decode, ids))[0]
+        answer = (await asyncio.to_thread(self.engine(name).backend.decode, ids))[0]
         return AnswerResult(answer=answer, model=name, image=_info(loaded), elapsed_ms=_ms(start),
                             citations=self._cite(name, "vqa"))
 
