@@ -91,8 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--preload", action="store_true", help="load the default models in the background at start")
     serve.add_argument("--ray", nargs="?", const="", metavar="ADDRESS", dest="ray_address",
                        help="run the vision models as Ray Serve deployments (with --http; the [ray] extra): join the "
-                            "Ray cluster at ADDRESS ('auto': the one running here), else $RAY_ADDRESS's, else start "
-                            "one on this machine; sized by the ray_serve settings")
+                            "Ray cluster at ADDRESS ('auto': the one running here), else $RAY_ADDRESS's or the one "
+                            "last started here, else start one on this machine; sized by the ray_serve settings")
 
     cap = sub.add_parser("caption", parents=[common, output], help="caption one or more images")
     cap.add_argument("images", nargs="+", metavar="IMAGE", help="path, file:// or data: URI, base64, or URL")
