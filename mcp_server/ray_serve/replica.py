@@ -3,10 +3,11 @@
     RemoteEngine.submit --handle--> VisionReplica.run --@serve.batch--> Engine.submit_many --> the compute thread
 
 Serve gathers the calls that reach a replica within ``batching.max_wait_ms`` (up to ``batching.max_batch``), from
-every caller, into one list; the replica queues the list on its engine at once, and the engine runs it as it does
-in one process (grouped by task and options, through the feature cache, on the one compute thread), so results
-are the same. The engine's own wait is 0 here: Serve has waited already. Results and errors travel back as
-values, ``(result, None)`` or ``(None, error)``: an ``AiNotesError`` line the front raises as it is.
+every caller, into one list; the replica queues the list on its engine at once, and the engine runs its queue as it
+does in one process (grouped by task and options, up to ``max_batch``, through the feature cache, on the one
+compute thread), so results are the same; the calls that arrive while a batch runs, in whatever Serve batch, meet
+in the next. The engine's own wait is 0 here: Serve has waited already. Results and errors travel back as values,
+``(result, None)`` or ``(None, error)``: an ``AiNotesError`` line the front raises as it is.
 
 Loading follows ``VisionService.engine`` (device and dtype resolved on the replica's node, so a replica given a GPU
 uses it), with the LoRA adapters declared on the model: every replica holds them all, so calls naming different
@@ -108,19 +109,21 @@ class VisionReplica:
         self.calls += 1
         if self.engine is None:
             return None, self.failure
-        return await self._batched(fields_)
+        future = await self._batched(fields_)  # queued on the engine with the calls that arrived alongside
+        try:
+            return await future, None
+        except AiNotesError as exc:
+            return None, exc
 
     @serve.batch  # sized from the settings in __init__
-    async def _batched(self, batch: list[dict[str, Any]]) -> list[Outcome]:
+    async def _batched(self, batch: list[dict[str, Any]]) -> list[asyncio.Future]:
+        """Queue Serve's batch on the engine at once and hand back each call's future, without waiting for the
+        results: Serve forms batches by arrival (within ``max_wait_ms``) and runs one at a time, so a handler that
+        waited would keep the calls arriving meanwhile in batches of their own; queued at once, they meet the
+        engine's backlog, which runs as in one process (everything queued that agrees, up to ``max_batch``)."""
         self.batch_sizes[len(batch)] += 1
         futures = self.engine.submit_many([Request(**fields_) for fields_ in batch])
-        outcomes: list[Outcome] = []
-        for future in futures:
-            try:
-                outcomes.append((await asyncio.wrap_future(future), None))
-            except AiNotesError as exc:
-                outcomes.append((None, exc))
-        return outcomes
+        return [asyncio.wrap_future(future) for future in futures]
 
     async def embed_texts(self, texts: list[str]) -> Outcome:
         """Text embeddings for the image index: no image, so no batch; the service runs them on the compute thread."""
