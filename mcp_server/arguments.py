@@ -69,7 +69,7 @@ def help_text(info: FieldInfo, *, default: Any = None) -> str:
     high = limits.get("le", limits.get("lt"))
     if low is not None and high is not None:
         parts.append(f"{low} to {high}")
-    if default is not None and default is not False:
+    if default is not None and default is not False and default != "":
         parts.append(f"default {default}")
     extra = f" ({', '.join(parts)})" if parts else ""
     return (info.description or "").rstrip(".") + extra

@@ -7,6 +7,7 @@
     ai-notes-mcp explain IMAGE TEXT           ai-notes-mcp explain-caption IMAGE [--caption C]
     ai-notes-mcp models                       ai-notes-mcp notes search QUERY   ai-notes-mcp notes read REF
     ai-notes-mcp finetune --data DATA --out DIR [--model NAME] [--task caption|vqa] [--resume] [options]
+    ai-notes-mcp caption-dataset SRC --out OUT [--tasks caption,vqa:QUESTION,embed] [--sidecars] [--ray [ADDRESS]]
 
 ``--json`` prints exactly what the matching tool returns as structured content. Option flags, their help and
 their bounds come from the same option models and argument types as the tools' schemas. Bad input: one line
@@ -24,11 +25,12 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 from pydantic import BaseModel
 
 from .arguments import field_info, help_text, make_options
+from .datasets.options import JobOptions, RayOptions, SidecarOptions
 from .errors import AiNotesError, BadInputError
 from .image_index.options import DEFAULT_HITS, Hits, Match, MinScore, Threshold, WithCaptions
 from .image_prompt import PromptMode
@@ -49,28 +51,34 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def flag(name: str) -> str:
-    return FLAG_NAMES.get(name, "--" + name.replace("_", "-"))
+def flag(name: str, prefix: str = "") -> str:
+    """A field's flag; with a prefix (``vqa``), ``--vqa-`` before it, for a second options model in one command."""
+    bare = FLAG_NAMES.get(name, "--" + name.replace("_", "-"))
+    return f"--{prefix}-{bare[2:]}" if prefix else bare
 
 
-def add_option_flags(parser: argparse.ArgumentParser, options: type[BaseModel], *, skip: Sequence[str] = ()) -> None:
+def add_option_flags(parser: argparse.ArgumentParser, options: type[BaseModel], *, skip: Sequence[str] = (),
+                     prefix: str = "") -> None:
     """One flag per field of an options model: its type, its description and bounds as help, no default of its
     own (an absent flag leaves the model's default)."""
     for name, field in options.model_fields.items():
         if name in skip:
             continue
         help_ = help_text(field, default=field.default)
-        if field.annotation is bool:
-            parser.add_argument(flag(name), dest=name, action="store_const", const=True, help=help_)
+        dest = f"{prefix}_{name}" if prefix else name
+        annotation = next((a for a in get_args(field.annotation) if a is not type(None)), field.annotation)
+        if annotation is bool:
+            parser.add_argument(flag(name, prefix), dest=dest, action="store_const", const=True, help=help_)
             continue
-        kind = next((t for t in (int, float) if field.annotation is t), str)
+        kind = next((t for t in (int, float) if annotation is t), str)
         metavar = {int: "N", float: "X"}.get(kind, "TEXT")
-        parser.add_argument(flag(name), dest=name, type=kind, metavar=metavar, help=help_)
+        parser.add_argument(flag(name, prefix), dest=dest, type=kind, metavar=metavar, help=help_)
 
 
-def options_from(args: argparse.Namespace, options: type[BaseModel]) -> Any:
-    values = {name: getattr(args, name, None) for name in options.model_fields}
-    return make_options(options, values, names={name: flag(name) for name in options.model_fields})
+def options_from(args: argparse.Namespace, options: type[BaseModel], *, prefix: str = "") -> Any:
+    dest = (lambda name: f"{prefix}_{name}") if prefix else (lambda name: name)
+    values = {name: getattr(args, dest(name), None) for name in options.model_fields}
+    return make_options(options, values, names={name: flag(name, prefix) for name in options.model_fields})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -151,6 +159,27 @@ def build_parser() -> argparse.ArgumentParser:
     prompt.add_argument("image", metavar="IMAGE")
     prompt.add_argument("--mode", choices=["fast", "classic", "negative"], default="classic",
                         help=help_text(field_info(PromptMode), default="classic"))
+
+    data = sub.add_parser("caption-dataset", parents=[common, output],
+                          help="caption a whole dataset into Parquet, resumably (--ray: on a Ray cluster)")
+    data.add_argument("source", metavar="SRC", help="a folder (recursive), a glob, a text file of paths, or a "
+                                                    "Parquet / JSONL file with an image column")
+    data.add_argument("--out", required=True, metavar="OUT",
+                      help="the Parquet dataset folder to write; a rerun skips the rows it holds")
+    data.add_argument("--tasks", action="append", metavar="TASK[,TASK]",
+                      help="caption, vqa:QUESTION and embed (the ITC embedding), comma-separated or repeated "
+                           "(default caption)")
+    data.add_argument("--model", metavar="NAME", help="configured captioning model or adapter (see `models`)")
+    data.add_argument("--vqa-model", metavar="NAME", help="configured question-answering model or adapter for vqa: "
+                                                          "tasks")
+    data.add_argument("--embed-model", metavar="NAME", help="configured BLIP matching model for the embed task")
+    add_option_flags(data, CaptionOptions)
+    add_option_flags(data, AnswerOptions, prefix="vqa")
+    add_option_flags(data, JobOptions)
+    add_option_flags(data, SidecarOptions)
+    data.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
+                      help="run on Ray Data: a local instance, or the cluster at ADDRESS ('auto': the running one)")
+    add_option_flags(data, RayOptions)
 
     sub.add_parser("models", parents=[common, output], help="list the configured models and their status")
 
@@ -285,6 +314,32 @@ def cmd_explain_caption(services: Services, args) -> int:
     return 0
 
 
+def cmd_caption_dataset(services: Services, args) -> int:
+    from .datasets.job import caption_dataset
+    from .datasets.options import DatasetJob
+    from .datasets.tasks import split_tasks, task_specs
+
+    specs = task_specs(split_tasks(args.tasks or []), services.settings, caption=options_from(args, CaptionOptions),
+                       answer=options_from(args, AnswerOptions, prefix="vqa"), caption_model=args.model,
+                       vqa_model=args.vqa_model, embed_model=args.embed_model)
+    ray = options_from(args, RayOptions) if args.ray is not None else None
+    request = DatasetJob(args.source, args.out, specs, options_from(args, JobOptions),
+                         options_from(args, SidecarOptions), ray, args.ray or None)
+    summary = caption_dataset(services.settings, request)
+    lines = [f"{summary.done} images done, {summary.skipped} skipped (already in {summary.out}), {summary.failed} "
+             f"failed; {summary.rows_written} rows in {summary.parts_written} parts, {summary.elapsed_s:.1f} s "
+             f"({summary.images_per_s:.2f} images/s, {summary.mode})"]
+    lines += [f"  {f.path}: {f.error}" + (" (not written: a rerun retries it)" if f.retry else "")
+              for f in summary.failures[:10]]
+    if summary.failed > 10:
+        lines.append(f"  ... {summary.failed - 10} more in the error column")
+    if summary.sidecars_written is not None:
+        lines.append(f"sidecars: {summary.sidecars_written} written, {summary.sidecars_kept} kept as they were"
+                     + (f", {summary.sidecars_failed} could not be written" if summary.sidecars_failed else ""))
+    _print(summary, args.json, "\n".join(lines))
+    return 0
+
+
 def _progress_bar(label: str):
     """A one-line progress bar on stderr (only on a terminal), with items per second and time left."""
     start = time.monotonic()
@@ -386,5 +441,6 @@ def cmd_finetune(services: Services, args) -> int:
 
 COMMANDS = {"caption": cmd_caption, "ask": cmd_ask, "match": cmd_match, "explain": cmd_explain,
             "explain-caption": cmd_explain_caption, "index": cmd_index, "search": cmd_search, "dupes": cmd_dupes,
-            "prompt": cmd_prompt, "models": cmd_models, "notes": cmd_notes, "finetune": cmd_finetune}
+            "prompt": cmd_prompt, "caption-dataset": cmd_caption_dataset, "finetune": cmd_finetune,
+            "models": cmd_models, "notes": cmd_notes}
 

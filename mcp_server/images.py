@@ -81,7 +81,23 @@ def load_image(ref: str, limits: Images, *, local_paths: bool = True) -> LoadedI
     ``local_paths=False`` refuses paths and ``file://`` URIs (the HTTP front passes it unless
     ``images.allowed_roots`` is set).
     """
-    data, label = _read_source(ref, limits, local_paths)
+    return decode_image(*read_image_bytes(ref, limits, local_paths=local_paths), limits)
+
+
+def read_image_bytes(ref: str, limits: Images, *, local_paths: bool = True) -> tuple[bytes, str]:
+    """The first half of :func:`load_image`: the raw bytes within ``max_bytes``, and a short label for messages.
+
+    A dataset job hashes the bytes to skip images it has already done before paying for decoding them.
+    """
+    return _read_source(ref, limits, local_paths)
+
+
+def decode_image(data: bytes, label: str, limits: Images) -> LoadedImage:
+    """The second half of :func:`load_image`: bytes (read, fetched or taken from a table) -> a checked RGB image."""
+    if len(data) > limits.max_bytes:
+        raise _too_large(label, limits)
+    if not data:
+        raise ImageError(f"image {label}: no image data; pass an image file")
     image = _decode(data, label, limits)
     return LoadedImage(image, hashlib.sha256(data).hexdigest(), image.width, image.height, label)
 

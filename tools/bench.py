@@ -20,6 +20,11 @@ Measures, with blip-base-sized random-weight checkpoints (speed does not depend 
   f) explain_match against score_image_text on the same image and text (Grad-CAM costs one backward pass
      through the text side; the image's encoding is shared).
 Every caption is greedy with exactly T new tokens on both sides, so the work is identical.
+
+    python tools/bench.py --blip2-full [tools/bench_blip2.py's flags]
+
+measures BLIP-2 OPT-2.7B at its real size instead (tools/bench_blip2.py: the direct way and the server each in a
+process of its own, the decoding step against the memory-bandwidth bound, peak memory).
 """
 
 from __future__ import annotations
@@ -373,10 +378,18 @@ def startup_seconds(config: Path, rounds: int = 5) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if "--blip2-full" in argv:  # its own measurements and flags (--rounds, --size): tools/bench_blip2.py
+        import bench_blip2
+
+        return bench_blip2.main([arg for arg in argv if arg != "--blip2-full"])
     from mcp_server.vision.loading import quiet_libraries
 
     quiet_libraries()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--blip2-full", action="store_true",
+                        help="measure BLIP-2 OPT-2.7B at its real size instead (tools/bench_blip2.py; its flags "
+                             "follow: python tools/bench.py --blip2-full --help)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--images", type=int, default=8,
                         help="images per measured phase (each concurrent round uses twice as many, at least two "

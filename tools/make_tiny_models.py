@@ -1,6 +1,6 @@
 """Write random-weight checkpoints of the real BLIP / BLIP-2 architectures, for tests and benchmarks.
 
-    python tools/make_tiny_models.py OUT_DIR [--size tiny|base]
+    python tools/make_tiny_models.py OUT_DIR [--size tiny|base|full]
 
 OUT_DIR gets one folder per task (blip-caption, blip-vqa, blip-itm, blip2-opt, and blip2-mt0: BLIP-2 with a
 multilingual encoder-decoder language model, as mBLIP's), each holding what a hub
@@ -9,7 +9,10 @@ naming them as models. Everything loads through the same ``from_pretrained`` pat
 
 ``tiny`` builds in seconds for tests. ``base`` gives the BLIP checkpoints blip-base's real dimensions
 (ViT-B/16 at 384 px, a 12-layer BERT-base text side, a 30,524-token vocabulary), which is what speed depends
-on; BLIP-2 stays small there, its real 3.9B parameters do not fit the machines we test on.
+on; BLIP-2 stays small there. ``full`` is ``base`` with BLIP-2 at its real size: blip2-opt-2.7b's exact
+configuration (ViT-g, the Q-Former with 32 queries, OPT-2.7B: 3.74B parameters, 7.5 GB in bf16) and an OPT-sized
+tokenizer, written straight to safetensors shards from a model built on the meta device, so that at most one shard
+is ever in memory (1.5 GB peak RSS, measured). Tests never build it; ``tools/bench.py --blip2-full`` builds it once.
 No network is used: tokenizers are built from a generated vocabulary.
 """
 
@@ -18,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import string
 import sys
 from pathlib import Path
@@ -78,6 +82,28 @@ def opt_tokenizer(vocab_size: int):
         padding_side="left",  # BLIP-2 OPT generates after the prompt: pad on the left
     )
     tokenizer.add_tokens(["<image>"], special_tokens=True)
+    return tokenizer
+
+
+def opt_tokenizer_full():
+    """An OPT-sized byte-level BPE tokenizer: OPT's special tokens at OPT's ids (<s>, <pad>, </s>, <unk> = 0-3),
+    50,265 tokens as in facebook/opt-2.7b, then <image> at 50,265 as in blip2-opt-2.7b's processor. Trained (in a
+    few seconds) on WORDS, the model card's prompt words and generated filler words that fill the vocabulary."""
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import GPT2TokenizerFast
+
+    rng = random.Random(0)
+    fillers = ["".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(4, 9))) for _ in range(60000)]
+    corpus = [" ".join(WORDS + ["Question:", "Answer:"])] * 50 + [" ".join(fillers[i : i + 20])
+                                                                   for i in range(0, len(fillers), 20)]
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator(corpus, vocab_size=OPT_VOCAB, min_frequency=1,
+                            special_tokens=["<s>", "<pad>", "</s>", "<unk>"])
+    tokenizer = GPT2TokenizerFast(tokenizer_object=bpe._tokenizer, bos_token="</s>", eos_token="</s>",
+                                  unk_token="<unk>", pad_token="<pad>", padding_side="left")
+    tokenizer.add_tokens(["<image>"], special_tokens=True)
+    if tokenizer.convert_tokens_to_ids("<image>") != OPT_VOCAB:
+        raise RuntimeError(f"the generated tokenizer has {len(tokenizer)} tokens, not {OPT_VOCAB + 1}")
     return tokenizer
 
 
@@ -212,6 +238,99 @@ def save_blip2(folder: Path, language_model: str = "opt") -> None:
                    num_query_tokens=num_query_tokens).save_pretrained(folder)
 
 
+OPT_VOCAB = 50265  # facebook/opt-2.7b's tokenizer; blip2-opt-2.7b adds <image> as token 50265
+
+# Salesforce/blip2-opt-2.7b's config.json (as updated for transformers 4.47): its vision and Q-Former sections are
+# Blip2Config's defaults, written out here so that a change of defaults cannot change the benchmark's model.
+BLIP2_OPT_27B = dict(
+    vision_config=dict(hidden_size=1408, intermediate_size=6144, num_hidden_layers=39, num_attention_heads=16,
+                       image_size=224, patch_size=14, layer_norm_eps=1e-6, qkv_bias=True, hidden_act="gelu"),
+    qformer_config=dict(hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12,
+                        cross_attention_frequency=2, encoder_hidden_size=1408, vocab_size=30522),
+    text_config=dict(model_type="opt", hidden_size=2560, ffn_dim=10240, num_hidden_layers=32, num_attention_heads=32,
+                     word_embed_proj_dim=2560, vocab_size=50304, max_position_embeddings=2048, bos_token_id=2,
+                     pad_token_id=1, eos_token_id=50118, prefix="</s>", activation_dropout=0.0),
+    num_query_tokens=32, image_token_index=OPT_VOCAB, image_text_hidden_size=256,
+)
+
+
+def write_random_weights(model_class, config, folder: Path, dtype_name: str = "bfloat16",
+                         max_shard_bytes: int = 1 << 30, seed: int = 0) -> dict[str, int]:
+    """Random weights for ``model_class(config)`` written as safetensors shards, with the index ``from_pretrained``
+    reads, without ever building the model: it is instantiated on the meta device (shapes only), and each shard's
+    tensors are drawn, written and freed before the next. LayerNorms get ones and zeros, biases zeros, every other
+    tensor N(0, 0.02), as transformers' own initialisation (speed does not depend on the values). The names are
+    what ``save_pretrained`` writes: one per parameter, a tied output head stored once, as its embedding.
+    Returns the number of parameters and the largest shard's bytes."""
+    import torch
+    from safetensors.torch import save_file
+
+    dtype = getattr(torch, dtype_name)
+    with torch.device("meta"):
+        model = model_class(config)
+    params = list(model.named_parameters())  # tied weights appear once, under their first name
+    itemsize = torch.empty((), dtype=dtype).element_size()
+    shards: list[list[tuple[str, torch.nn.Parameter]]] = [[]]
+    size = 0
+    for name, param in params:
+        nbytes = param.numel() * itemsize
+        if shards[-1] and size + nbytes > max_shard_bytes:
+            shards.append([])
+            size = 0
+        shards[-1].append((name, param))
+        size += nbytes
+    generator = torch.Generator().manual_seed(seed)
+    weight_map, largest = {}, 0
+    folder.mkdir(parents=True, exist_ok=True)
+    for index, shard in enumerate(shards, 1):
+        file = f"model-{index:05d}-of-{len(shards):05d}.safetensors"
+        tensors = {}
+        for name, param in shard:
+            owner = model.get_submodule(name.rpartition(".")[0]) if "." in name else model
+            value = torch.empty(param.shape, dtype=dtype)
+            if isinstance(owner, torch.nn.LayerNorm):
+                value.fill_(1.0 if name.endswith("weight") else 0.0)
+            elif name.endswith("bias"):
+                value.zero_()
+            else:
+                value.normal_(0.0, 0.02, generator=generator)
+            tensors[name] = value
+            weight_map[name] = file
+        largest = max(largest, sum(t.numel() * t.element_size() for t in tensors.values()))
+        save_file(tensors, folder / file, metadata={"format": "pt"})
+        del tensors
+    total = sum(p.numel() for _, p in params)
+    index = {"metadata": {"total_size": total * itemsize}, "weight_map": weight_map}
+    (folder / "model.safetensors.index.json").write_text(json.dumps(index, indent=2) + "\n", encoding="utf-8")
+    return {"parameters": total, "largest_shard_bytes": largest}
+
+
+def save_blip2_full(folder: Path, max_shard_bytes: int = 1 << 30) -> dict[str, int]:
+    """blip2-opt-2.7b's architecture with random bf16 weights, its processor and an OPT-sized tokenizer."""
+    from transformers import (
+        Blip2Config,
+        Blip2ForConditionalGeneration,
+        Blip2Processor,
+        BlipImageProcessor,
+        GenerationConfig,
+    )
+
+    folder.mkdir(parents=True, exist_ok=True)
+    tokenizer = opt_tokenizer_full()
+    config = Blip2Config(**BLIP2_OPT_27B)
+    config.architectures = ["Blip2ForConditionalGeneration"]
+    config.dtype = "bfloat16"
+    written = write_random_weights(Blip2ForConditionalGeneration, config, folder, "bfloat16", max_shard_bytes)
+    config.save_pretrained(folder)
+    GenerationConfig.from_model_config(config).save_pretrained(folder)
+    image_processor = BlipImageProcessor(size={"height": 224, "width": 224}, resample=3,
+                                         image_mean=[0.48145466, 0.4578275, 0.40821073],
+                                         image_std=[0.26862954, 0.26130258, 0.27577711])
+    Blip2Processor(image_processor=image_processor, tokenizer=tokenizer,
+                   num_query_tokens=config.num_query_tokens).save_pretrained(folder)
+    return written
+
+
 def save_blip2_itm(folder: Path) -> None:
     """A BLIP-2 image-text retrieval checkpoint (as Salesforce/blip2-itm-vit-g): Q-Former with ITM and ITC heads,
     a BERT WordPiece tokenizer, no language model."""
@@ -284,6 +403,15 @@ CHECKPOINTS = {  # folder -> (how to build it, the model entry of config.yaml)
     "blip2-itm": ("Blip2ForImageTextRetrieval", {"name": "blip2-itm", "tasks": ["match"]}),
     "blip2-mt0": ("Blip2ForConditionalGeneration", {"name": "blip2-mt0", "tasks": ["caption", "vqa"]}),
 }
+FULL_BLIP2_FOLDER = "blip2-opt-2.7b"  # --size full: blip2-opt's folder, beside the small one, so both are kept
+
+
+def _built_size(folder: str, model_class: str, size: str) -> str:
+    """The size a checkpoint is really built at: BLIP grows with base, BLIP-2 OPT only with full, other BLIP-2s
+    never."""
+    if model_class.startswith("Blip2"):
+        return "full" if size == "full" and folder == "blip2-opt" else "tiny"
+    return "tiny" if size == "tiny" else "base"
 
 
 REVISION = 3  # bumped when the checkpoints change, so that folders written before are rebuilt
@@ -294,16 +422,23 @@ def make(out_dir: Path, size: str = "tiny") -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     models = {}
     for folder, (model_class, entry) in CHECKPOINTS.items():
+        built = _built_size(folder, model_class, size)
+        if built == "full":
+            folder = FULL_BLIP2_FOLDER
         path = out_dir / folder
         stamp = path / ".complete"
-        if not (stamp.exists() and stamp.read_text() == f"{size} {REVISION}"):
+        # The full checkpoint's random values do not matter to speed: the tiny ones' revisions do not rebuild its 7 GB.
+        done = built if built == "full" else f"{built} {REVISION}"
+        if not (stamp.exists() and stamp.read_text() == done):
             if model_class == "Blip2ForImageTextRetrieval":
                 save_blip2_itm(path)
+            elif built == "full":
+                save_blip2_full(path)
             elif model_class.startswith("Blip2"):
                 save_blip2(path, folder.removeprefix("blip2-"))
             else:
-                save_blip(path, model_class, size)
-            stamp.write_text(f"{size} {REVISION}")
+                save_blip(path, model_class, built)
+            stamp.write_text(done)
         models[entry["name"]] = {"source": f"./{folder}", "tasks": entry["tasks"]}
     config = {
         "models": models,
@@ -324,7 +459,7 @@ def main(argv: list[str] | None = None) -> int:
     quiet_libraries()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out_dir", type=Path)
-    parser.add_argument("--size", choices=["tiny", "base"], default="tiny")
+    parser.add_argument("--size", choices=["tiny", "base", "full"], default="tiny")
     args = parser.parse_args(argv)
     # The tokenizers' native code writes blank lines straight to file descriptor 1 while saving; keep the
     # output to what this script has to say (the config path).

@@ -87,15 +87,20 @@ def _is_local(source: str) -> bool:
     return source.startswith(("/", ".", "~")) or Path(source).expanduser().exists()
 
 
+def checkpoint_folder(spec: ModelSpec) -> Path | None:
+    """The checkpoint's folder on this machine (a local folder, or its snapshot in the HF cache), if it has one."""
+    if _is_local(spec.source):
+        return Path(spec.source).expanduser()
+    from huggingface_hub import try_to_load_from_cache
+
+    cached = try_to_load_from_cache(spec.source, "config.json")
+    return Path(cached).parent if isinstance(cached, str) else None
+
+
 def local_config(spec: ModelSpec) -> dict | None:
     """The checkpoint's config.json if it is on this machine (local folder or HF cache), without loading anything."""
-    if _is_local(spec.source):
-        path = Path(spec.source).expanduser() / "config.json"
-    else:
-        from huggingface_hub import try_to_load_from_cache
-
-        cached = try_to_load_from_cache(spec.source, "config.json")
-        path = Path(cached) if isinstance(cached, str) else None
+    folder = checkpoint_folder(spec)
+    path = folder / "config.json" if folder is not None else None
     if path is None or not path.is_file():
         return None
     try:
@@ -108,10 +113,43 @@ def family_of(config: dict) -> str | None:
     return FAMILIES.get(str(config.get("model_type")))
 
 
-def load_model(name: str, spec: ModelSpec, device: str, dtype: torch.dtype,
-               adapters: dict[str, AdapterSpec] | None = None) -> VisionBackend:
-    """Load a checkpoint once, with the adapters declared on it; any failure becomes one line naming the model and
-    the fix (an adapter's failure is its own: see vision/adapters.py)."""
+def check_memory(name: str, spec: ModelSpec, device: str, dtype: torch.dtype) -> None:
+    """Refuse, in one line, a checkpoint whose weights cannot fit in the memory available; nothing is loaded yet.
+
+    Silent where it cannot tell: weights not on this machine yet (they download on load), or no memory figure.
+    """
+    import torch
+
+    from . import memory
+
+    folder = checkpoint_folder(spec)
+    files = memory.weight_files(folder) if folder is not None else []
+    if not files or not all(f.is_file() for f in files):
+        return
+    config = local_config(spec) or {}
+    stored = getattr(torch, str(config.get("dtype") or config.get("torch_dtype") or "float32"), torch.float32)
+    parameters = memory.parameter_count(files, stored.itemsize)
+    available = memory.available_bytes(device)
+    needed = memory.needed_bytes(parameters, dtype)
+    if available is None or needed <= available:
+        return
+    smaller = memory.needed_bytes(parameters, torch.bfloat16)
+    dtype_name = str(dtype).removeprefix("torch.")
+    if dtype.itemsize > 2 and smaller <= available:
+        advice = f"set dtype to bfloat16 (about {memory.gigabytes(smaller)}), or free memory"
+    else:
+        advice = "free memory, or configure a smaller checkpoint or a machine with more memory"
+    where = "on this machine" if device == "cpu" else f"on {device}"
+    raise ModelUnavailableError(
+        f"model {name!r} ({spec.source}) needs about {memory.gigabytes(needed)} of memory in {dtype_name} "
+        f"({parameters / 1e9:.2f}B parameters) but {memory.gigabytes(available)} is available {where}; {advice}")
+
+
+def checkpoint_config(name: str, spec: ModelSpec):
+    """The checkpoint's ``PretrainedConfig``, without its weights (fetched once if online); one line when missing.
+
+    What ``load_model`` reads first; a job that loads its models elsewhere (on Ray actors) checks them with it.
+    """
     from transformers import AutoConfig
 
     quiet_libraries()
@@ -120,9 +158,16 @@ def load_model(name: str, spec: ModelSpec, device: str, dtype: torch.dtype,
             f"model {name!r} ({spec.source}) is not on this machine and the Hugging Face hub ({hub.host()}) cannot "
             f"be reached: {fetch_hint(spec)}")
     try:
-        config = AutoConfig.from_pretrained(spec.source)
+        return AutoConfig.from_pretrained(spec.source)
     except (OSError, ValueError) as exc:
         raise ModelUnavailableError(f"model {name!r} ({spec.source}) is not available: {fetch_hint(spec)}") from exc
+
+
+def load_model(name: str, spec: ModelSpec, device: str, dtype: torch.dtype,
+               adapters: dict[str, AdapterSpec] | None = None) -> VisionBackend:
+    """Load a checkpoint once, with the adapters declared on it; any failure becomes one line naming the model and
+    the fix (an adapter's failure is its own: see vision/adapters.py)."""
+    config = checkpoint_config(name, spec)
     family = FAMILIES.get(config.model_type)
     if family is None:
         raise ModelUnavailableError(
@@ -151,6 +196,7 @@ def load_model(name: str, spec: ModelSpec, device: str, dtype: torch.dtype,
             f"model {name!r} is a {architecture or family} checkpoint, which cannot do "
             f"{', '.join(sorted(unsupported))}; set its tasks to {sorted(served)}"
         )
+    check_memory(name, spec, device, dtype)
     from ..deviations.onednn_packing import can_pack, pack_linears
 
     try:
