@@ -2,6 +2,7 @@
 
     ai-notes-mcp [serve]                      MCP over stdio (what MCP clients launch)
     ai-notes-mcp serve --http                 streamable HTTP at /mcp, the notes site at /notes/
+    ai-notes-mcp serve --http --ray [ADDRESS] the same, its vision models on Ray Serve replicas
     ai-notes-mcp caption IMAGE... [options]   ai-notes-mcp ask IMAGE QUESTION   ai-notes-mcp match IMAGE TEXT...
     ai-notes-mcp explain IMAGE TEXT           ai-notes-mcp explain-caption IMAGE [--caption C]
     ai-notes-mcp models                       ai-notes-mcp notes search QUERY   ai-notes-mcp notes read REF
@@ -96,6 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="HTTP bind address (default from settings: 127.0.0.1)")
     serve.add_argument("--port", type=int, help="HTTP port (default from settings: 8765)")
     serve.add_argument("--preload", action="store_true", help="load the default models in the background at start")
+    serve.add_argument("--ray", nargs="?", const="", metavar="ADDRESS", dest="ray_address",
+                       help="run the vision models as Ray Serve deployments (with --http; the [ray] extra): join the "
+                            "Ray cluster at ADDRESS ('auto': the one running here), else $RAY_ADDRESS's or the one "
+                            "last started here, else start one on this machine; sized by the ray_serve settings")
 
     cap = sub.add_parser("caption", parents=[common, output], help="caption one or more images")
     cap.add_argument("images", nargs="+", metavar="IMAGE", help="path, file:// or data: URI, base64, or URL")
@@ -227,7 +232,8 @@ def _run(args: argparse.Namespace) -> int:
             from .serve import serve
 
             return serve(settings, http=getattr(args, "http", False), host=getattr(args, "host", None),
-                         port=getattr(args, "port", None), preload=getattr(args, "preload", False))
+                         port=getattr(args, "port", None), preload=getattr(args, "preload", False),
+                         ray_address=getattr(args, "ray_address", None))
         from .services import Services
 
         with Services(settings) as services:

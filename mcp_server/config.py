@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -93,6 +93,54 @@ class Index(_Strict):
     max_seconds: float = Field(120.0, gt=0, le=86_400, description="Time per index_images call, then it stops.")
 
 
+class Autoscaling(_Strict):
+    """Ray Serve's autoscaling of one model's replicas: it adds replicas while each has more than
+    ``target_ongoing_requests`` calls in hand, and removes them as the load falls."""
+
+    min_replicas: int = Field(1, ge=0, le=1000)
+    max_replicas: int = Field(4, ge=1, le=1000)
+    target_ongoing_requests: float = Field(8.0, gt=0, le=10_000, description="Calls per replica to aim at; "
+                                           "one full batch (batching.max_batch) keeps a replica busy.")
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Autoscaling:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError(f"min_replicas ({self.min_replicas}) must not exceed max_replicas ({self.max_replicas})")
+        return self
+
+
+class Replicas(_Strict):
+    """How one model's Ray Serve deployment is sized (serve --http --ray)."""
+
+    replicas: int = Field(1, ge=1, le=1000, description="Replicas of the model, when autoscaling is off.")
+    autoscaling: Autoscaling | None = Field(None, description="Scale the replicas with the load instead.")
+    num_cpus: float = Field(1.0, ge=0, le=1024, description="CPUs per replica (its torch threads: the whole part).")
+    num_gpus: float = Field(0.0, ge=0, le=64, description="GPUs per replica; a fraction shares one GPU.")
+    max_ongoing_requests: int = Field(16, ge=1, le=10_000, description=(
+        "Calls a replica holds at once (at least batching.max_batch); more wait in the front."))
+
+
+class RayServe(Replicas):
+    """serve --http --ray: each model as a Ray Serve deployment, its engine inside every replica."""
+
+    max_queued_requests: int = Field(256, ge=1, le=100_000, description=(
+        "Calls per model waiting in the front for a replica; past this a call is refused as busy."))
+    start_timeout_s: float = Field(600.0, gt=0, le=86_400, description=(
+        "Time for a model's replicas to start (scheduling and loading); then the call fails in one line."))
+    app_prefix: str = Field("ai-notes-", pattern=r"^[A-Za-z0-9._-]{0,40}$", description=(
+        "Serve application names are this plus the model name; two servers on one cluster need two prefixes."))
+    models: dict[str, Replicas] = Field(default_factory=dict, description=(
+        "Per model: the keys given replace the ones above, e.g. {blip2-opt: {num_gpus: 1}}."))
+
+    def sizing(self, name: str) -> Replicas:
+        """The deployment size of one model: the defaults above with that model's own keys laid over them."""
+        values = {key: getattr(self, key) for key in Replicas.model_fields}
+        own = self.models.get(name)
+        if own is not None:
+            values.update({key: getattr(own, key) for key in own.model_fields_set})
+        return Replicas(**values)
+
+
 class Http(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(8765, ge=0, le=65535)
@@ -112,6 +160,7 @@ class Settings(_Strict):
     http: Http = Field(default_factory=Http)
     grounding: Grounding = Field(default_factory=Grounding)
     index: Index = Field(default_factory=Index)
+    ray_serve: RayServe = Field(default_factory=RayServe)
     request_timeout_s: float = Field(300.0, gt=0, le=3600, description="A call still running after this fails.")
 
     @field_validator("device")
@@ -154,6 +203,19 @@ class Settings(_Strict):
                 raise ValueError(f"defaults.{task} names {name!r}, which is not in models ({', '.join(self.models)})")
             if task not in self.tasks_of(name):
                 raise ValueError(f"defaults.{task} names {name!r}, whose tasks are {self.tasks_of(name)}")
+        return self
+
+    @model_validator(mode="after")
+    def _ray_serve_fits(self) -> Settings:
+        for name in self.ray_serve.models:
+            if name not in self.models:
+                raise ValueError(f"ray_serve.models names {name!r}, which is not in models ({', '.join(self.models)})")
+        for name in self.models:
+            ongoing = self.ray_serve.sizing(name).max_ongoing_requests
+            if ongoing < self.batching.max_batch:
+                raise ValueError(f"ray_serve max_ongoing_requests ({ongoing}) for model {name!r} is below "
+                                 f"batching.max_batch ({self.batching.max_batch}): its replicas could never fill a "
+                                 "batch; raise it")
         return self
 
     def tasks_of(self, name: str) -> list[str]:
@@ -259,20 +321,22 @@ def _allowed_keys(exc: ValidationError) -> dict[str, str]:
 
 
 def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    entries = {"models": ModelSpec, "adapters": AdapterSpec}  # mappings of name -> entry
+    """The settings model at ``loc``; in a mapping of names to entries (``models``, ``ray_serve.models``) the
+    name is stepped over."""
     model: type[BaseModel] = Settings
-    parts = [str(p) for p in loc]
+    parts = [str(part) for part in loc]
     while parts:
-        part = parts.pop(0)
-        if model is Settings and part in entries:
-            model = entries[part]
-            parts = parts[1:]  # the entry's name
-            continue
-        field = model.model_fields.get(part)
-        ann = field.annotation if field else None
-        if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
+        field = model.model_fields.get(parts.pop(0))
+        kind = field.annotation if field else None
+        if get_origin(kind) is dict:  # name -> entry: the next part is the name
+            if not parts:
+                return None
+            parts.pop(0)
+            kind = get_args(kind)[1]
+        kind = next((k for k in get_args(kind) if k is not type(None)), kind)  # X | None -> X
+        if not (isinstance(kind, type) and issubclass(kind, BaseModel)):
             return None
-        model = ann
+        model = kind
     return model
 
 

@@ -7,14 +7,16 @@
     ├── RetryableError            retry later: nothing is wrong with the call
     │   ├── BusyError             the queue is full
     │   ├── CallTimeoutError      the call ran past request_timeout_s and was stopped
-    │   └── ModelFailedError      a batch failed inside the model (only its own requests fail)
+    │   ├── ModelFailedError      a batch failed inside the model (only its own requests fail)
+    │   └── ReplicaLostError      the model's replica (Ray Serve) died or went away during the call
     └── ServerError               the server is misconfigured: the operator must act, not the caller
         ├── ConfigError           a bad setting (key, value, what is allowed)
         └── ModelUnavailableError a configured checkpoint cannot be loaded (how to get it)
 
 Foreign exceptions are translated where they happen, with ``raise ... from``: PIL, OS and network
 errors in ``images.py`` / ``fetch.py``, the hub and transformers in ``vision/loading.py``, pydantic's
-``ValidationError`` through :func:`one_line` below (the one place that turns one into a sentence).
+``ValidationError`` through :func:`one_line` below (the one place that turns one into a sentence), Ray's
+in ``ray_serve/remote.py``.
 Anything else reaching a front is a bug and is reported as one line too, never as a traceback.
 """
 
@@ -67,6 +69,10 @@ class CallTimeoutError(RetryableError):
 
 class ModelFailedError(RetryableError):
     """A batch failed inside the model; the other requests and the model itself are unaffected."""
+
+
+class ReplicaLostError(RetryableError):
+    """``serve --ray``: the replica that held the call was lost; Ray Serve starts another."""
 
 
 class ServerError(AiNotesError):

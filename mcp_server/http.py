@@ -196,14 +196,15 @@ def ensure_site(settings: Settings, base_url: str) -> Path | None:
     return target
 
 
-def build_app(settings: Settings, *, host: str, port: int, preload: bool = False, serve_site: bool = True):
-    """The ASGI app for ``serve --http`` and the base URL its citations use."""
+def build_app(settings: Settings, *, host: str, port: int, preload: bool = False, serve_site: bool = True,
+              ray_address: str | None = None):
+    """The ASGI app for ``serve --http`` and the base URL its citations use; ``ray_address``: see ``services.py``."""
     from starlette.middleware.gzip import GZipMiddleware
     from starlette.staticfiles import StaticFiles
 
     base_url = public_base_url(settings, host, port)
     server = create_server(settings, local_paths=bool(settings.images.allowed_roots), base_url=base_url,
-                           preload=preload)
+                           preload=preload, ray_address=ray_address)
     security = None  # the SDK's own loopback defaults
     if not is_loopback(host):
         public_host = base_url.split("//", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0].strip("[]")

@@ -19,7 +19,11 @@ VS Code launch). To try it by hand, run `ai-notes-mcp serve --http` and open the
 
 
 def serve(settings: Settings, *, http: bool = False, host: str | None = None, port: int | None = None,
-          preload: bool = False) -> int:
+          preload: bool = False, ray_address: str | None = None) -> int:
+    """``ray_address``: the vision models on Ray Serve at that cluster ("" for $RAY_ADDRESS's or a local one)."""
+    if ray_address is not None and not http:
+        raise BadInputError("--ray serves over HTTP only: add --http (MCP clients that launch a stdio server "
+                            "can reach the HTTP endpoint instead)")
     if not http:
         from .server import create_server
 
@@ -32,7 +36,7 @@ def serve(settings: Settings, *, http: bool = False, host: str | None = None, po
     if not is_loopback(host) and not settings.http.token:
         raise ConfigError(f"refusing to bind {host}: a non-loopback address needs a bearer token; set http.token in "
                           "the config or AI_NOTES_MCP_TOKEN")
-    return serve_http(settings, host=host, port=port, preload=preload)
+    return serve_http(settings, host=host, port=port, preload=preload, ray_address=ray_address)
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -53,12 +57,21 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve_http(settings: Settings, *, host: str, port: int, preload: bool = False) -> int:
+def serve_http(settings: Settings, *, host: str, port: int, preload: bool = False,
+               ray_address: str | None = None) -> int:
     import uvicorn
 
     sock = bind(host, port)
     port = sock.getsockname()[1]  # the real one when --port 0 asked for any free port
-    app, base_url = build_app(settings, host=host, port=port, preload=preload)
+    if ray_address is not None:  # before the URLs are printed: a cluster that cannot be reached is one line now
+        from .ray_serve import connect
+
+        try:
+            connect(ray_address)
+        except BaseException:
+            sock.close()
+            raise
+    app, base_url = build_app(settings, host=host, port=port, preload=preload, ray_address=ray_address)
     mcp_url = base_url.removesuffix(SITE_PREFIX.lstrip("/") + "/") + "mcp" if not settings.notes.site_url else (
         f"http://{netloc(host, port)}/mcp")
     print(ready_message(mcp_url, base_url, token=bool(settings.http.token)), file=sys.stderr, flush=True)

@@ -73,16 +73,17 @@ class AiNotesServer(MCPServer[Services]):
 
 
 def create_server(settings: Settings, *, local_paths: bool = True, base_url: str | None = None,
-                  preload: bool = False, services: Services | None = None) -> AiNotesServer:
+                  preload: bool = False, services: Services | None = None,
+                  ray_address: str | None = None) -> AiNotesServer:
     """Build the server. ``local_paths``: whether image paths may be read (off over HTTP unless roots are set).
 
     The lifespan builds the services and closes them; pass ``services`` to share one set across several
-    runs (the caller then closes it).
+    runs (the caller then closes it). ``ray_address``: the models run on Ray Serve (``services.py``).
     """
 
     @contextlib.asynccontextmanager
     async def lifespan(server: AiNotesServer) -> AsyncIterator[Services]:
-        running = services or Services(settings, local_paths=local_paths, base_url=base_url)
+        running = services or Services(settings, local_paths=local_paths, base_url=base_url, ray_address=ray_address)
         server.services = running
         task = asyncio.create_task(running.vision.preload()) if preload else None
         try:

@@ -25,10 +25,20 @@ class Services:
     engines and joins their threads.
     """
 
-    def __init__(self, settings: Settings, *, local_paths: bool = True, base_url: str | None = None) -> None:
+    def __init__(self, settings: Settings, *, local_paths: bool = True, base_url: str | None = None,
+                 ray_address: str | None = None) -> None:
+        """``ray_address``: run the models on Ray Serve, at that cluster ("" for $RAY_ADDRESS's or a local one)."""
         self.settings = settings
         self.notes = NotesService(settings, base_url=base_url)
-        self.vision = VisionService(settings, local_paths=local_paths, citations=self.notes.citations)
+        if ray_address is None:
+            self.vision = VisionService(settings, local_paths=local_paths, citations=self.notes.citations)
+        else:
+            from .ray_serve import connect
+
+            connect(ray_address)  # first: where Ray is missing, one line saying how to install it
+            from .ray_serve.remote import RemoteVisionService
+
+            self.vision = RemoteVisionService(settings, local_paths=local_paths, citations=self.notes.citations)
 
     @cached_property
     def images(self) -> ImageIndexService:

@@ -104,16 +104,36 @@ class Engine:
 
     def submit(self, request: Request) -> Future:
         """Queue a request; refuse at once when the queue is full. Cancel the future to drop it."""
-        if request.features is None and request.pixels is None:
-            raise ValueError("a request needs pixels or cached features")
         with self._cond:
-            if self._closed:
-                raise BusyError(f"model {self.name!r} is shutting down; retry in a moment")
-            if len(self._queue) >= self.max_queue:
-                raise BusyError(f"busy: {len(self._queue)} requests are queued for model {self.name!r}; retry shortly")
+            refusal = self._refusal(request)
+            if refusal is not None:
+                raise refusal
             self._queue.append(request)
             self._cond.notify()
         return request.future
+
+    def submit_many(self, requests: list[Request]) -> list[Future]:
+        """Queue requests together, so that the worker finds them all at once (a batch formed by the caller, as
+        Ray Serve's ``@serve.batch`` forms one); a request refused fails on its own future."""
+        with self._cond:
+            for request in requests:
+                refusal = self._refusal(request)
+                if refusal is None:
+                    self._queue.append(request)
+                else:
+                    request.future.set_exception(refusal)
+            self._cond.notify()
+        return [request.future for request in requests]
+
+    def _refusal(self, request: Request) -> Exception | None:
+        """Why ``request`` cannot be queued now, if it cannot. The caller holds the lock."""
+        if request.features is None and request.pixels is None:
+            return ValueError("a request needs pixels or cached features")
+        if self._closed:
+            return BusyError(f"model {self.name!r} is shutting down; retry in a moment")
+        if len(self._queue) >= self.max_queue:
+            return BusyError(f"busy: {len(self._queue)} requests are queued for model {self.name!r}; retry shortly")
+        return None
 
     def queued(self) -> int:
         return len(self._queue)
