@@ -278,53 +278,57 @@ async def _server_calls(settings, services, tokens: int, concurrency: int, sets:
 
 # -- the machine ---------------------------------------------------------------------------------------------------
 
-def machine_phase(device: str) -> dict:
-    """The streaming rate and the matrix-multiply peaks, in a process of their own (their 2 GiB of buffers must not
+def machine_phase(device: str, dtypes: list[str]) -> dict:
+    """The streaming rate and the matrix-multiply peaks in ``dtypes`` (the two sides'; a CPU without native bf16
+    would take minutes over a bf16 peak nobody uses), in a process of their own (their 2 GiB of buffers must not
     count in either side's peak memory); measured before and after the sides, the higher kept."""
     import torch
 
     return {"stream_gbps": streaming_rate(device) / 1e9,
-            "matmul_peak_gflops": {name: matmul_peak(getattr(torch, name), device) / 1e9
-                                   for name in ("float32", "bfloat16")}}
+            "matmul_peak_gflops": {name: matmul_peak(getattr(torch, name), device) / 1e9 for name in dtypes}}
 
 
 # -- would an int8 language model pay? -----------------------------------------------------------------------------
 
-def int8_phase(layers: int = 8, rounds: int = 5) -> dict:
+def int8_phase(dtype_name: str, layers: int = 8, rounds: int = 5) -> dict:
     """Seconds for ``layers`` of OPT-2.7B's linears (q, k, v, out 2560x2560; fc1, fc2 2560x10240) at 1 and 8 rows:
-    the packed bf16 weights the server uses against int8 weights with per-channel scales through
-    ``aten._weight_int8pack_mm``. Eight layers hold 1.3 GB in bf16, far past the CPU's caches, as the model's do."""
+    the server's linears (packed bf16 where the CPU runs bf16 natively, else torch's float32 ``linear``) against
+    int8 weights with per-channel scales through ``aten._weight_int8pack_mm``, in the same activation dtype. Eight
+    layers hold 1.3 GB in bf16 (2.5 GB in float32), far past the CPU's caches, as the model's do."""
     import torch
 
     from mcp_server.deviations.onednn_packing import can_pack
 
-    if not can_pack("cpu", torch.bfloat16):
-        return {}
+    dtype = getattr(torch, dtype_name)
+    packs = can_pack("cpu", dtype)
     generator = torch.Generator().manual_seed(0)
     shapes = [(2560, 2560)] * 4 + [(10240, 2560), (2560, 10240)]
-    packed, quantized = [], []
+    server, quantized = [], []
     for _ in range(layers):
         for out_features, in_features in shapes:
-            weight = torch.randn(out_features, in_features, generator=generator).mul_(0.02).to(torch.bfloat16)
-            packed.append((in_features, torch.ops.mkldnn._reorder_linear_weight(weight)))
+            weight = torch.randn(out_features, in_features, generator=generator).mul_(0.02).to(dtype)
+            server.append((in_features, torch.ops.mkldnn._reorder_linear_weight(weight) if packs else weight))
             scales = weight.float().abs().amax(dim=1) / 127
-            quantized.append(((weight.float() / scales[:, None]).round().to(torch.int8), scales.to(torch.bfloat16)))
+            quantized.append(((weight.float() / scales[:, None]).round().to(torch.int8), scales.to(dtype)))
             del weight
-    out: dict = {"layers": layers}
+    out: dict = {"layers": layers, "dtype": dtype_name}
     for rows in (1, 8):
-        inputs = {k: torch.randn(rows, k, dtype=torch.bfloat16) for k in (2560, 10240)}
+        inputs = {k: torch.randn(rows, k, dtype=dtype) for k in (2560, 10240)}
 
-        def bf16(x=inputs) -> None:
-            for in_features, w in packed:
-                torch.ops.mkldnn._linear_pointwise(x[in_features], w, None, "none", [], "")
+        def linears(x=inputs) -> None:
+            for in_features, w in server:
+                if packs:
+                    torch.ops.mkldnn._linear_pointwise(x[in_features], w, None, "none", [], "")
+                else:
+                    torch.nn.functional.linear(x[in_features], w)
 
         def int8(x=inputs) -> None:
             for q, s in quantized:
                 torch.ops.aten._weight_int8pack_mm(x[q.shape[1]], q, s)
 
-        times: dict[str, list[float]] = {"bf16": [], "int8": []}
+        times: dict[str, list[float]] = {"server": [], "int8": []}
         for _ in range(rounds):  # alternating, so that the machine's drift hits both
-            for name, fn in (("bf16", bf16), ("int8", int8)):
+            for name, fn in (("server", linears), ("int8", int8)):
                 begin = time.perf_counter()
                 fn()
                 times[name].append(time.perf_counter() - begin)
@@ -440,8 +444,9 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings(config, environ={"AI_NOTES_MCP_DEVICE": args.device})
         device = resolve_device(settings.device)
         spec = settings.models[MODEL]
+        server_dtype = resolve_dtype(settings.dtype, device)
         check_memory(MODEL, spec, device, torch.float32)
-        check_memory(MODEL, spec, device, resolve_dtype(settings.dtype, device))
+        check_memory(MODEL, spec, device, server_dtype)
     except AiNotesError as exc:
         print(f"bench_blip2: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -452,11 +457,13 @@ def main(argv: list[str] | None = None) -> int:
                 "server": make_images(folder, args.images, 103), "questions": make_images(folder, 1, 104),
                 "questions_server": make_images(folder, 1, 105), "encoder": make_images(folder, args.max_batch, 106),
                 "concurrent": [make_images(folder, 2 * args.concurrency, 110 + r) for r in range(args.rounds)]}
-        machine = [in_child(machine_phase, device)]
+        server_dtype_name = str(server_dtype).removeprefix("torch.")
+        dtypes = sorted({"float32", server_dtype_name})
+        machine = [in_child(machine_phase, device, dtypes)]
         direct = in_child(direct_phase, spec.source, device, args.tokens, sets)
         server = in_child(server_phase, str(config), device, args.tokens, args.concurrency, args.max_batch, sets)
-        int8 = in_child(int8_phase) if device == "cpu" else {}
-        machine.append(in_child(machine_phase, device))
+        int8 = in_child(int8_phase, server_dtype_name) if device == "cpu" else {}
+        machine.append(in_child(machine_phase, device, dtypes))
     report = {"machine": {"device": device, "torch": torch.__version__, "threads": torch.get_num_threads(),
                           "cpu_count": os.cpu_count()},
               **summarize(machine, direct, server, int8, args.concurrency), "raw": {"direct": direct, "server": server}}
@@ -504,8 +511,9 @@ def print_report(report: dict, args) -> None:
         i = report["int8"]
         for rows in (1, 8):
             r = i[f"rows_{rows}"]
-            print(f"int8 weights vs packed bf16, {i['layers']} OPT-2.7B layers, {rows} row(s): bf16 "
-                  f"{r['bf16'] * 1000:.0f} ms, int8 {r['int8'] * 1000:.0f} ms ({r['bf16'] / r['int8']:.2f}x)")
+            print(f"int8 weights vs the server's {i['dtype']} linears, {i['layers']} OPT-2.7B layers, {rows} row(s): "
+                  f"{i['dtype']} {r['server'] * 1000:.0f} ms, int8 {r['int8'] * 1000:.0f} ms "
+                  f"({r['server'] / r['int8']:.2f}x)")
 
 
 if __name__ == "__main__":

@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         plain_opt.step()
 
     # b) ours: the server's loader and encoder, features once, then text-side steps.
-    backend = load_model(name, spec, args.device, torch.float32)
+    backend = load_model(name, spec, args.device, torch.float32, for_training=True)
     pixels = torch.stack([backend.preprocess(image) for image in images])
     encode_ms = []
     for _ in range(3):

@@ -133,7 +133,7 @@ def _load(settings: Settings, name: str):
 
     from ..vision.loading import load_model, resolve_device
 
-    return load_model(name, settings.models[name], resolve_device(settings.device), torch.float32)
+    return load_model(name, settings.models[name], resolve_device(settings.device), torch.float32, for_training=True)
 
 
 def encode_images(backend, settings: Settings, examples: list[data_.Example], say) -> tuple[dict, dict]:

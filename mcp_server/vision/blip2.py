@@ -15,7 +15,7 @@ Two kinds of language model, told apart by the checkpoint's text config, as tran
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 import torch
 import transformers
@@ -31,34 +31,44 @@ if TYPE_CHECKING:
 QUESTION_PROMPT = "Question: {} Answer:"
 
 
-class Blip2Backend:
-    """One loaded BLIP-2 checkpoint behind the ``VisionBackend`` protocol; ``model`` is the transformers model."""
+class _Blip2Checkpoint:
+    """What both BLIP-2 backends share: loading their transformers class and the processor, and preprocessing."""
 
     family = "blip-2"
+    model_class: str  # the transformers class that loads the checkpoint
+
+    def __init__(self, model, processor) -> None:
+        self.model = model
+        self.processor = processor
+        self.tokenizer = processor.tokenizer
+        self.config = model.config
+        self.device = model.device
+        self.dtype = model.dtype
+
+    @classmethod
+    def load(cls, source: str, architecture: str, device: str, dtype: torch.dtype) -> Self:
+        model = getattr(transformers, cls.model_class).from_pretrained(source, dtype=dtype).to(device).eval()
+        processor = transformers.AutoProcessor.from_pretrained(source)
+        return cls(model, processor)
+
+    def preprocess(self, image: Image) -> torch.Tensor:
+        return self.processor.image_processor(images=image, return_tensors="pt")["pixel_values"][0]
+
+
+class Blip2Backend(_Blip2Checkpoint):
+    """One loaded BLIP-2 checkpoint behind the ``VisionBackend`` protocol; ``model`` is the transformers model."""
+
+    model_class = "Blip2ForConditionalGeneration"
     tasks = frozenset({"caption", "vqa"})
     # The engine caches the Q-Former's projected queries, unless an adapter changes the Q-Former (see adapters.py):
     # then it caches the image encoder's output and the Q-Former runs with each request, through its adapter.
     queries_per_request = False
 
     def __init__(self, model, processor) -> None:
-        self.model = model
-        self.processor = processor
-        self.tokenizer = processor.tokenizer
+        super().__init__(model, processor)
         self.encoder_decoder = bool(model.config.text_config.is_encoder_decoder)
         # decoder-only: generation continues after the prompt's last token, so pad on the left
         self.tokenizer.padding_side = "right" if self.encoder_decoder else "left"
-        self.config = model.config
-        self.device = model.device
-        self.dtype = model.dtype
-
-    @classmethod
-    def load(cls, source: str, architecture: str, device: str, dtype: torch.dtype) -> Blip2Backend:
-        model = transformers.Blip2ForConditionalGeneration.from_pretrained(source, dtype=dtype).to(device).eval()
-        processor = transformers.AutoProcessor.from_pretrained(source)
-        return cls(model, processor)
-
-    def preprocess(self, image: Image) -> torch.Tensor:
-        return self.processor.image_processor(images=image, return_tensors="pt")["pixel_values"][0]
 
     def encode(self, pixel_values: torch.Tensor) -> torch.Tensor:
         pixel_values = pixel_values.to(self.device, self.dtype)
@@ -122,7 +132,7 @@ class Blip2Backend:
         return [f"{prompt} {t}".strip() for t in texts] if prompt and not self.encoder_decoder else texts
 
 
-class Blip2RetrievalBackend:
+class Blip2RetrievalBackend(_Blip2Checkpoint):
     """A BLIP-2 image-text retrieval checkpoint (``Blip2ForImageTextRetrieval``, e.g. blip2-itm-vit-g): ITM and ITC.
 
     Follows ``Blip2ForImageTextRetrieval.forward``, split at the vision encoder's output (what the engine caches):
@@ -131,25 +141,8 @@ class Blip2RetrievalBackend:
     keeps the best, so an image's embedding is a small matrix (queries x D), not one vector.
     """
 
-    family = "blip-2"
+    model_class = "Blip2ForImageTextRetrieval"
     tasks = frozenset({"match"})
-
-    def __init__(self, model, processor) -> None:
-        self.model = model
-        self.processor = processor
-        self.tokenizer = processor.tokenizer
-        self.config = model.config
-        self.device = model.device
-        self.dtype = model.dtype
-
-    @classmethod
-    def load(cls, source: str, architecture: str, device: str, dtype: torch.dtype) -> Blip2RetrievalBackend:
-        model = transformers.Blip2ForImageTextRetrieval.from_pretrained(source, dtype=dtype).to(device).eval()
-        processor = transformers.AutoProcessor.from_pretrained(source)
-        return cls(model, processor)
-
-    def preprocess(self, image: Image) -> torch.Tensor:
-        return self.processor.image_processor(images=image, return_tensors="pt")["pixel_values"][0]
 
     def encode(self, pixel_values: torch.Tensor) -> torch.Tensor:
         return self.model.vision_model(pixel_values=pixel_values.to(self.device, self.dtype)).last_hidden_state

@@ -164,9 +164,11 @@ def checkpoint_config(name: str, spec: ModelSpec):
 
 
 def load_model(name: str, spec: ModelSpec, device: str, dtype: torch.dtype,
-               adapters: dict[str, AdapterSpec] | None = None) -> VisionBackend:
+               adapters: dict[str, AdapterSpec] | None = None, for_training: bool = False) -> VisionBackend:
     """Load a checkpoint once, with the adapters declared on it; any failure becomes one line naming the model and
-    the fix (an adapter's failure is its own: see vision/adapters.py)."""
+    the fix (an adapter's failure is its own: see vision/adapters.py). For inference its linear layers are packed
+    where that pays (deviations/onednn_packing.py); ``for_training`` keeps them plain, since packed ones have no
+    backward."""
     config = checkpoint_config(name, spec)
     family = FAMILIES.get(config.model_type)
     if family is None:
@@ -205,7 +207,7 @@ def load_model(name: str, spec: ModelSpec, device: str, dtype: torch.dtype,
             from .adapters import Adapters
 
             loaded.adapters = Adapters(loaded, name, spec.source, adapters)
-        if can_pack(device, dtype):
+        if not for_training and can_pack(device, dtype):
             pack_linears(loaded.model, keep_weights_in=getattr(loaded, "differentiable", list)())
         return loaded
     except Exception as exc:  # corrupt weights, missing files, out of memory: all one line for this model
