@@ -67,11 +67,10 @@ def pack_linears(model: torch.nn.Module, keep_weights_in: Iterable[torch.nn.Modu
     A weight tied to an embedding stays with the embedding, so the output head then holds a packed copy.
     """
     keep = {id(m) for module in keep_weights_in for m in module.modules()}
-    replaced = 0
+    # Names, not the layers: holding every replaced layer until the end would keep two copies of the weights.
+    targets = [(parent, name, id(child)) for parent in model.modules() for name, child in parent.named_children()
+               if type(child) is torch.nn.Linear and can_pack(child.weight.device.type, child.weight.dtype)]
     with torch.no_grad():
-        for parent in list(model.modules()):
-            for name, child in list(parent.named_children()):
-                if type(child) is torch.nn.Linear and can_pack(child.weight.device.type, child.weight.dtype):
-                    setattr(parent, name, PackedLinear(child, keep_weight=id(child) in keep))
-                    replaced += 1
-    return replaced
+        for parent, name, key in targets:
+            setattr(parent, name, PackedLinear(getattr(parent, name), keep_weight=key in keep))
+    return len(targets)
