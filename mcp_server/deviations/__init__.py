@@ -45,7 +45,7 @@ DEVIATIONS = (
         what="nn.Linear weights (float32, and bf16 on CPUs with native bf16) reordered once for oneDNN, called "
              "through torch.ops.mkldnn._linear_pointwise (the layer's weight attribute is a meta tensor with its "
              "dtype and shape, for code that reads them); models loaded for training keep plain layers",
-        why="the same products about 2x faster at decoding shapes in bf16, 2.5-4.8x at 8 rows in float32 on an AVX2 "
+        why="the same products about 2x faster at decoding shapes in bf16, 2.6-4.8x at 8 rows in float32 on an AVX2 "
             "CPU; these are private torch ops (what inductor's freezing pass emits), with no backward: the text "
             "side of models that explanations differentiate keeps its plain weights too",
         checked_with="torch 2.13.0 (CPU)",

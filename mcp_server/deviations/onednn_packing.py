@@ -7,7 +7,7 @@ compiling anything (torch 2.13):
 
 - bf16, on a CPU with native bf16 (AVX-512 BF16): about 2x at the decoder's shapes (a few rows against 768x768 ...
   768x30524 weights), 5-10% at the vision encoder's; the results are the plain layers' to the bit.
-- float32 (AVX2, no native bf16, where ``dtype: auto`` is float32): 2.5-4.8x at 8 rows (OPT-2.7B's layers and
+- float32 (AVX2, no native bf16, where ``dtype: auto`` is float32): 2.6-4.8x at 8 rows (OPT-2.7B's layers and
   head, BLIP's head), 1.1-1.5x at one row, 2-7% at the encoder's thousands of rows. Batched decoding gains most:
   torch's own fp32 kernel took 5.6x a one-row step for 8 rows of OPT-2.7B. The sums run in another order, so
   outputs differ from the plain layers' by float32 rounding (about 1e-6 of their size); greedy outputs equal.
